@@ -1,0 +1,18 @@
+"""Test settings: real PostGIS and Redis (a separate Redis database), fast password hashing."""
+
+from .base import *  # noqa: F403
+from .base import REDIS_URL, env
+
+DEBUG = False
+SECRET_KEY = "test-only-key"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES["staticfiles"] = {  # noqa: F405
+    "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+}
+# Keep tests off the demo's Redis database so a running demo and a test run don't mix.
+_TEST_REDIS = env("TEST_REDIS_URL", default=REDIS_URL.rsplit("/", 1)[0] + "/15")
+CACHES["default"]["LOCATION"] = _TEST_REDIS  # noqa: F405
+CACHES["default"]["KEY_PREFIX"] = "cytest"  # noqa: F405
+CELERY_BROKER_URL = _TEST_REDIS
+CELERY_RESULT_BACKEND = _TEST_REDIS
+LANGUAGE_CODE = "zh-hans"

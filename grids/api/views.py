@@ -1,0 +1,112 @@
+"""Thin API views for the territory."""
+
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from grids import selectors
+from grids.crs import to_wgs84
+from grids.models import Level, Region
+
+from .serializers import (
+    LocateQuerySerializer,
+    LocateResultSerializer,
+    RegionDetailSerializer,
+    RegionSerializer,
+)
+
+
+class LocateView(APIView):
+    """Which unit grid, community, street and district a point falls in."""
+
+    @extend_schema(
+        parameters=[LocateQuerySerializer],
+        responses={
+            200: LocateResultSerializer,
+            400: OpenApiResponse(description="坐标格式错误或超出范围 / malformed coordinates"),
+            404: OpenApiResponse(description="不在本区范围内 / outside the district"),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        query = LocateQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        lng, lat = to_wgs84(query.validated_data["lng"], query.validated_data["lat"],
+                            query.validated_data["crs"])
+        location = selectors.locate(lng=lng, lat=lat)
+        if location is None:
+            district = selectors.district_at(lng=lng, lat=lat)
+            if district is not None:
+                detail = _("该点不在朝阳区范围内,位于%(name)s。") % {"name": district.name}
+                detail_en = f"Outside Chaoyang, in {district.name} ({district.code})."
+            else:
+                detail = _("该点不在朝阳区范围内。")
+                detail_en = "Outside Chaoyang District."
+            return Response(
+                {
+                    "detail": detail,
+                    "detail_en": detail_en,
+                    "district": {"code": district.code, "name": district.name}
+                    if district
+                    else None,
+                },
+                status=status.HTTP_404_NOT_FOUND,
+            )
+        data = {
+            "grid": location.grid,
+            "community": location.community,
+            "street": location.street,
+            "district": location.district,
+            "lng": lng,
+            "lat": lat,
+        }
+        return Response(LocateResultSerializer(data).data)
+
+
+class RegionListView(generics.ListAPIView):
+    """Regions at any level, filtered by level, parent code or a name/code search."""
+
+    serializer_class = RegionSerializer
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("level", int, description="1 区 · 2 街道 · 3 社区 · 4 网格"),
+            OpenApiParameter("parent", str, description="上级编码 / parent code"),
+            OpenApiParameter("q", str, description="名称或编码 / name or code"),
+        ]
+    )
+    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        qs = Region.objects.select_related("parent").order_by("level", "code")
+        params = self.request.query_params
+        level = params.get("level")
+        if level:
+            if level not in {str(v) for v in Level.values}:
+                from rest_framework.exceptions import ValidationError
+
+                raise ValidationError({"level": [_("层级应为 1–4 / level must be 1–4")]})
+            qs = qs.filter(level=int(level))
+        if params.get("parent"):
+            qs = qs.filter(parent__code=params["parent"])
+        if params.get("q"):
+            q = params["q"].strip()
+            qs = qs.filter(code__startswith=q) if q.isdigit() else qs.filter(name__icontains=q)
+        return qs
+
+
+class RegionDetailView(generics.RetrieveAPIView):
+    serializer_class = RegionDetailSerializer
+    lookup_field = "code"
+
+    def get_object(self) -> Region:
+        try:
+            return get_object_or_404(Region.objects.select_related("parent__parent__parent"),
+                                     code=self.kwargs["code"])
+        except Http404 as exc:
+            raise Http404(_("没有该编码的辖区 / no region with this code")) from exc

@@ -1,0 +1,69 @@
+"""Reads of the territory. Every read another app needs goes through here."""
+
+from dataclasses import dataclass
+
+from django.contrib.gis.geos import Point
+from django.db.models import QuerySet
+
+from .models import Level, Region
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a point falls: its grid and the grid's ancestors."""
+
+    grid: Region
+    community: Region
+    street: Region
+    district: Region
+
+
+def grid_at(*, lng: float, lat: float) -> Region | None:
+    """The unit grid covering a WGS 84 point, or None outside every grid.
+
+    ST_Covers (not ST_Contains) so points on a boundary belong somewhere; on an edge shared
+    by two grids the lower code wins, so the answer never depends on row order.
+    """
+    point = Point(lng, lat, srid=4326)
+    return (
+        Region.objects.filter(level=Level.GRID, boundary__covers=point)
+        .select_related("parent__parent__parent")
+        .order_by("code")
+        .first()
+    )
+
+
+def locate(*, lng: float, lat: float) -> Location | None:
+    grid = grid_at(lng=lng, lat=lat)
+    if grid is None:
+        return None
+    community = grid.parent
+    assert community is not None and community.parent is not None
+    street = community.parent
+    assert street.parent is not None
+    return Location(grid=grid, community=community, street=street, district=street.parent)
+
+
+def district_at(*, lng: float, lat: float) -> Region | None:
+    """The district covering a point, home or neighbour; used to say where a point lies."""
+    point = Point(lng, lat, srid=4326)
+    return (
+        Region.objects.filter(level=Level.DISTRICT, boundary__covers=point)
+        .order_by("code")
+        .first()
+    )
+
+
+def region_children(*, region: Region) -> QuerySet[Region]:
+    return Region.objects.filter(parent=region).order_by("code")
+
+
+def region_search(*, query: str, limit: int = 20) -> QuerySet[Region]:
+    """Regions whose name contains the query or whose code starts with it."""
+    query = query.strip()
+    qs = Region.objects.select_related("parent")
+    if query.isdigit():
+        qs = qs.filter(code__startswith=query)
+    else:
+        qs = qs.filter(name__icontains=query)
+    return qs.order_by("level", "code")[:limit]

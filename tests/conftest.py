@@ -1,0 +1,71 @@
+"""Shared fixtures: the demo territory, a real Celery worker, logged-in clients."""
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API runs an event loop in the test thread; Django refuses ORM calls
+# there unless told the thread is safe. Tests run sequentially, so it is.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def territory(django_db_blocker: pytest.FixtureRequest) -> None:  # type: ignore[type-arg]
+    """The demo territory, built once into the test database and rebuilt after a flush.
+
+    Transactional tests (live server, Celery) truncate every table when they end, so the
+    check runs per test; it costs one indexed query when the territory is there.
+    """
+    from grids.models import Level, Region
+    from grids.territory import ensure_demo_territory
+
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        if not Region.objects.filter(level=Level.GRID).exists():
+            ensure_demo_territory()
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup: None) -> Iterator[subprocess.Popen[bytes]]:
+    """A real Celery worker in its own process, on the test broker and the test database."""
+    from django.conf import settings
+    from django.db import connection
+
+    from chaoyang.celery import app
+
+    env = dict(os.environ)
+    env["DJANGO_SETTINGS_MODULE"] = "chaoyang.settings.test"
+    db = connection.settings_dict
+    env["DATABASE_URL"] = (
+        f"postgis://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:"
+        f"{db['PORT'] or 5432}/{db['NAME']}"
+    )
+    app.control.purge()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "chaoyang", "worker", "--pool=solo",
+         "--loglevel=WARNING", f"--hostname=test-{os.getpid()}@%h"],
+        cwd=ROOT,
+        env=env,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if app.control.ping(timeout=0.5, destination=[f"test-{os.getpid()}@{os.uname().nodename}"]):
+            break
+        if proc.poll() is not None:
+            raise RuntimeError("the Celery worker exited during start-up")
+    else:
+        proc.terminate()
+        raise RuntimeError("the Celery worker did not answer a ping within 60 s")
+    assert settings.CELERY_BROKER_URL
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
