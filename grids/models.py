@@ -22,7 +22,11 @@ class Level(models.IntegerChoices):
 
 # DB11/T 2157: 6-digit district + 3 street + 3 community + 3 grid sequence.
 CODE_LENGTH = {Level.DISTRICT: 6, Level.STREET: 9, Level.COMMUNITY: 12, Level.GRID: 15}
-PARENT_LEVEL = {Level.STREET: Level.DISTRICT, Level.COMMUNITY: Level.STREET, Level.GRID: Level.COMMUNITY}
+PARENT_LEVEL = {
+    Level.STREET: Level.DISTRICT,
+    Level.COMMUNITY: Level.STREET,
+    Level.GRID: Level.COMMUNITY,
+}
 
 
 class Region(models.Model):

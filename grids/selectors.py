@@ -48,9 +48,7 @@ def district_at(*, lng: float, lat: float) -> Region | None:
     """The district covering a point, home or neighbour; used to say where a point lies."""
     point = Point(lng, lat, srid=4326)
     return (
-        Region.objects.filter(level=Level.DISTRICT, boundary__covers=point)
-        .order_by("code")
-        .first()
+        Region.objects.filter(level=Level.DISTRICT, boundary__covers=point).order_by("code").first()
     )
 
 
@@ -58,12 +56,18 @@ def region_children(*, region: Region) -> QuerySet[Region]:
     return Region.objects.filter(parent=region).order_by("code")
 
 
-def region_search(*, query: str, limit: int = 20) -> QuerySet[Region]:
-    """Regions whose name contains the query or whose code starts with it."""
-    query = query.strip()
-    qs = Region.objects.select_related("parent")
+def region_list(
+    *, level: int | None = None, parent_code: str | None = None, query: str | None = None
+) -> QuerySet[Region]:
+    """Regions filtered by level, parent code, and a name fragment or code prefix."""
+    qs = Region.objects.select_related("parent").order_by("level", "code")
+    if level is not None:
+        qs = qs.filter(level=level)
+    if parent_code:
+        qs = qs.filter(parent__code=parent_code)
+    query = (query or "").strip()
     if query.isdigit():
         qs = qs.filter(code__startswith=query)
-    else:
+    elif query:
         qs = qs.filter(name__icontains=query)
-    return qs.order_by("level", "code")[:limit]
+    return qs

@@ -48,8 +48,17 @@ def celery_worker_process(django_db_setup: None) -> Iterator[subprocess.Popen[by
     )
     app.control.purge()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "chaoyang", "worker", "--pool=solo",
-         "--loglevel=WARNING", f"--hostname=test-{os.getpid()}@%h"],
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "chaoyang",
+            "worker",
+            "--pool=solo",
+            "--loglevel=WARNING",
+            f"--hostname=test-{os.getpid()}@%h",
+        ],
         cwd=ROOT,
         env=env,
     )

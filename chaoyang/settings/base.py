@@ -70,9 +70,7 @@ TEMPLATES = [
 
 # PostGIS everywhere, tests included. postgis:// selects the GeoDjango backend.
 DATABASES = {
-    "default": env.db(
-        "DATABASE_URL", default="postgis://postgres@127.0.0.1:5432/chaoyang"
-    ),
+    "default": env.db("DATABASE_URL", default="postgis://postgres@127.0.0.1:5432/chaoyang"),
 }
 DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
@@ -157,6 +155,9 @@ LEAFLET_CONFIG = {
     else [],
     "RESET_VIEW": False,
 }
+
+# Password of the demo accounts that seed_demo creates (never use seed_demo in production).
+DEMO_PASSWORD = env("DEMO_PASSWORD", default="chaoyang2026")
 
 # The home district: its code prefixes every grid code (DB11/T 2157).
 HOME_DISTRICT_CODE = env("HOME_DISTRICT_CODE", default="110105")

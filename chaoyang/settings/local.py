@@ -8,3 +8,5 @@ SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-key-change-me")
 STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
 }
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG

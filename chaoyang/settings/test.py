@@ -16,3 +16,6 @@ CACHES["default"]["KEY_PREFIX"] = "cytest"  # noqa: F405
 CELERY_BROKER_URL = _TEST_REDIS
 CELERY_RESULT_BACKEND = _TEST_REDIS
 LANGUAGE_CODE = "zh-hans"
+# Serve static files from the finders (no collectstatic in tests).
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True

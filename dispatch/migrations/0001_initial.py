@@ -6,54 +6,110 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('grids', '0001_initial'),
+        ("grids", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Department',
+            name="Department",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=32, unique=True, verbose_name='编码')),
-                ('name', models.CharField(max_length=100, verbose_name='名称')),
-                ('level', models.CharField(choices=[('district', '区级'), ('street', '街道级')], max_length=16, verbose_name='层级')),
-                ('active', models.BooleanField(default=True, verbose_name='启用')),
-                ('region', models.ForeignKey(help_text='区级部门属于区,街道级部门属于所在街道', on_delete=django.db.models.deletion.PROTECT, related_name='departments', to='grids.region', verbose_name='所属辖区')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=32, unique=True, verbose_name="编码")),
+                ("name", models.CharField(max_length=100, verbose_name="名称")),
+                (
+                    "level",
+                    models.CharField(
+                        choices=[("district", "区级"), ("street", "街道级")],
+                        max_length=16,
+                        verbose_name="层级",
+                    ),
+                ),
+                ("active", models.BooleanField(default=True, verbose_name="启用")),
+                (
+                    "region",
+                    models.ForeignKey(
+                        help_text="区级部门属于区,街道级部门属于所在街道",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="departments",
+                        to="grids.region",
+                        verbose_name="所属辖区",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '部门',
-                'verbose_name_plural': '部门',
-                'ordering': ['code'],
+                "verbose_name": "部门",
+                "verbose_name_plural": "部门",
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='DepartmentMembership',
+            name="DepartmentMembership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('handler', '部门处置人员'), ('head', '部门负责人')], default='handler', max_length=16, verbose_name='角色')),
-                ('department', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='members', to='dispatch.department', verbose_name='部门')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='department_memberships', to=settings.AUTH_USER_MODEL, verbose_name='用户')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("handler", "部门处置人员"), ("head", "部门负责人")],
+                        default="handler",
+                        max_length=16,
+                        verbose_name="角色",
+                    ),
+                ),
+                (
+                    "department",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="members",
+                        to="dispatch.department",
+                        verbose_name="部门",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="department_memberships",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="用户",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '部门人员',
-                'verbose_name_plural': '部门人员',
+                "verbose_name": "部门人员",
+                "verbose_name_plural": "部门人员",
             },
         ),
         migrations.AddConstraint(
-            model_name='department',
-            constraint=models.UniqueConstraint(fields=('region', 'name'), name='department_unique_name'),
+            model_name="department",
+            constraint=models.UniqueConstraint(
+                fields=("region", "name"), name="department_unique_name"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='departmentmembership',
-            constraint=models.UniqueConstraint(fields=('user', 'department'), name='department_membership_unique'),
+            model_name="departmentmembership",
+            constraint=models.UniqueConstraint(
+                fields=("user", "department"), name="department_membership_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='departmentmembership',
-            constraint=models.CheckConstraint(condition=models.Q(('role__in', ['handler', 'head'])), name='department_membership_role'),
+            model_name="departmentmembership",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("role__in", ["handler", "head"])),
+                name="department_membership_role",
+            ),
         ),
     ]

@@ -1,10 +1,12 @@
 """Thin API views for the territory."""
 
+from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -35,8 +37,9 @@ class LocateView(APIView):
     def get(self, request: Request) -> Response:
         query = LocateQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        lng, lat = to_wgs84(query.validated_data["lng"], query.validated_data["lat"],
-                            query.validated_data["crs"])
+        lng, lat = to_wgs84(
+            query.validated_data["lng"], query.validated_data["lat"], query.validated_data["crs"]
+        )
         location = selectors.locate(lng=lng, lat=lat)
         if location is None:
             district = selectors.district_at(lng=lng, lat=lat)
@@ -82,22 +85,16 @@ class RegionListView(generics.ListAPIView):
     def get(self, request: Request, *args: object, **kwargs: object) -> Response:
         return super().get(request, *args, **kwargs)
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
-        qs = Region.objects.select_related("parent").order_by("level", "code")
+    def get_queryset(self) -> QuerySet[Region]:
         params = self.request.query_params
         level = params.get("level")
-        if level:
-            if level not in {str(v) for v in Level.values}:
-                from rest_framework.exceptions import ValidationError
-
-                raise ValidationError({"level": [_("层级应为 1–4 / level must be 1–4")]})
-            qs = qs.filter(level=int(level))
-        if params.get("parent"):
-            qs = qs.filter(parent__code=params["parent"])
-        if params.get("q"):
-            q = params["q"].strip()
-            qs = qs.filter(code__startswith=q) if q.isdigit() else qs.filter(name__icontains=q)
-        return qs
+        if level and level not in {str(v) for v in Level.values}:
+            raise ValidationError({"level": [_("层级应为 1–4 / level must be 1–4")]})
+        return selectors.region_list(
+            level=int(level) if level else None,
+            parent_code=params.get("parent"),
+            query=params.get("q"),
+        )
 
 
 class RegionDetailView(generics.RetrieveAPIView):
@@ -106,7 +103,8 @@ class RegionDetailView(generics.RetrieveAPIView):
 
     def get_object(self) -> Region:
         try:
-            return get_object_or_404(Region.objects.select_related("parent__parent__parent"),
-                                     code=self.kwargs["code"])
+            return get_object_or_404(
+                Region.objects.select_related("parent__parent__parent"), code=self.kwargs["code"]
+            )
         except Http404 as exc:
             raise Http404(_("没有该编码的辖区 / no region with this code")) from exc
