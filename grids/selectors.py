@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.gis.geos import Point
 from django.db.models import QuerySet
 
@@ -71,3 +72,10 @@ def region_list(
     elif query:
         qs = qs.filter(name__icontains=query)
     return qs
+
+
+def regions_for_user(*, user: User | AnonymousUser) -> QuerySet[Region]:
+    """The regions a staff member belongs to (any role). Later features scope rows by these."""
+    if not user.is_authenticated:
+        return Region.objects.none()
+    return Region.objects.filter(memberships__user=user).distinct().order_by("level", "code")

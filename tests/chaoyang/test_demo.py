@@ -71,3 +71,19 @@ def test_demo_users_without_seed_says_what_to_do() -> None:
 
     with pytest.raises(CommandError, match="seed_demo"):
         call_command("demo_users", stdout=StringIO())
+
+
+def test_memberships_scope_each_demo_user_to_their_region(territory: None) -> None:
+    from grids.selectors import regions_for_user
+
+    call_command("seed_demo", stdout=StringIO())
+    users = get_user_model().objects
+    worker_regions = list(regions_for_user(user=users.get(username="jianwai_grid1")))
+    assert len(worker_regions) == 1
+    assert worker_regions[0].level == 4
+    assert worker_regions[0].code.startswith("110105001")
+    assert [r.code for r in regions_for_user(user=users.get(username="wangjing_lead"))] == [
+        "110105021"
+    ]
+    # Department handlers hold no territorial membership: departments scope them.
+    assert not regions_for_user(user=users.get(username="jianwai_cg")).exists()
