@@ -19,6 +19,10 @@ class Location:
     district: Region
 
 
+_REF_FIELDS = ("id", "code", "name", "level", "parent_id")
+_ANCESTORS = ("parent", "parent__parent", "parent__parent__parent")
+
+
 def grid_at(*, lng: float, lat: float) -> Region | None:
     """The unit grid covering a WGS 84 point, or None outside every grid.
 
@@ -29,6 +33,9 @@ def grid_at(*, lng: float, lat: float) -> Region | None:
     return (
         Region.objects.filter(level=Level.GRID, boundary__covers=point)
         .select_related("parent__parent__parent")
+        # Boundaries are large (the district's has thousands of vertices) and a lookup
+        # needs only codes and names: never ship them across for a point query.
+        .only(*_REF_FIELDS, *(f"{p}__{f}" for p in _ANCESTORS for f in _REF_FIELDS))
         .order_by("code")
         .first()
     )
