@@ -105,6 +105,8 @@
 
   // ---- the map -------------------------------------------------------------------
 
+  // Leaflet ignores the system setting; honour it, and tests use it to get a still map.
+  var still = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
   var map = L.map("map", {
     center: config.center,
     zoom: config.zoom,
@@ -113,7 +115,13 @@
     zoomControl: true,
     keyboard: true,
     preferCanvas: true,
+    zoomAnimation: !still,
+    fadeAnimation: !still,
+    markerZoomAnimation: !still,
+    inertia: !still,
   });
+  // For the browser console and browser tests (they turn lng/lat into a pixel to click).
+  window.chaoyangMap = map;
   map.attributionControl.setPrefix(false);
   map.attributionControl.addAttribution(T.synthetic);
 
@@ -177,7 +185,11 @@
   var highlight = L.geoJSON(null, {
     pane: "highlight",
     interactive: false,
-    style: { color: "#f59e0b", weight: 3.5, opacity: 1, fill: true, fillColor: "#f59e0b", fillOpacity: 0.12 },
+    style: function (feature) {
+      // A tinted district would wash out every line inside it; tint only smaller regions.
+      var whole = feature && feature.properties && feature.properties.level === LEVEL.DISTRICT;
+      return { color: "#f59e0b", weight: 3.5, opacity: 1, fill: !whole, fillColor: "#f59e0b", fillOpacity: 0.14 };
+    },
   }).addTo(map);
 
   // A hint while grids are hidden, so an empty-looking map explains itself.
@@ -222,7 +234,10 @@
       el("dt", { text: T.code }),
       el("dd", { className: "mono", text: region.code }),
       el("dt", { text: T.level }),
-      el("dd", { text: region.level_display + (region.kind ? " · " + region.kind : "") }),
+      // "街道/乡 · 地区" says which of the two it is; "区 · 区" would say nothing.
+      el("dd", {
+        text: region.level_display + (region.kind && region.kind !== region.level_display ? " · " + region.kind : ""),
+      }),
       el("dt", { text: T.area }),
       el("dd", { text: formatArea(region.area_m2) }),
       el("dt", { text: T.responsible }),
@@ -261,7 +276,7 @@
         [b[1], b[0]],
         [b[3], b[2]],
       ],
-      { padding: [24, 24], maxZoom: 17 }
+      { padding: [24, 24], maxZoom: 17, animate: !still }
     );
   }
 

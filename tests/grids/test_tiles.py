@@ -5,6 +5,7 @@ known exactly; one test runs on the demo territory to prove the z11 claim the be
 relies on (every grid of the district is drawn at the zoom where the district fits).
 """
 
+import gzip
 import math
 import re
 from collections.abc import Iterator
@@ -274,6 +275,19 @@ def test_tile_view_serves_the_tile_with_cache_headers(
     again = user_client.get(f"/tiles/grid/{Z}/{X}/{Y}.pbf", HTTP_IF_NONE_MATCH=response["ETag"])
     assert again.status_code == 304
     assert again.content == b""
+
+
+def test_tile_is_gzipped_when_the_client_accepts_it(
+    mini: dict[str, Region], user_client: Client
+) -> None:
+    url = f"/tiles/grid/{Z}/{X}/{Y}.pbf"
+    response = user_client.get(url, HTTP_ACCEPT_ENCODING="gzip, deflate")
+    assert response.status_code == 200
+    assert response["Content-Encoding"] == "gzip"
+    assert gzip.decompress(response.content) == tiles.tile_bytes("grid", Z, X, Y)
+    # The browser sends back the (now weak) ETag; it must still revalidate.
+    again = user_client.get(url, HTTP_ACCEPT_ENCODING="gzip", HTTP_IF_NONE_MATCH=response["ETag"])
+    assert again.status_code == 304
 
 
 def test_empty_tile_is_a_200_with_no_body(user_client: Client) -> None:
