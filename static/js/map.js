@@ -83,13 +83,20 @@
     );
   }
 
-  // A counter, not a flag: a search and a selection may be in flight together.
+  // A counter, not a flag: a search and a selection may be in flight together. The status
+  // line is the page's one polite live region: "loading", then what was selected.
   var pending = 0;
+  var announcement = "";
   function busy(delta) {
     pending = Math.max(0, pending + delta);
-    els.status.textContent = pending ? T.loading : "";
+    els.status.textContent = pending ? T.loading : announcement;
     els.status.classList.toggle("is-loading", pending > 0);
     document.body.classList.toggle("map-busy", pending > 0);
+  }
+
+  function announce(message) {
+    announcement = message;
+    if (!pending) els.status.textContent = message;
   }
 
   function showError(message) {
@@ -306,7 +313,7 @@
         if (answers[1]) highlight.addData(answers[1]);
         if (opts.fit !== false) fitTo(region);
         if (opts.focus) document.getElementById("region-name").focus();
-        els.status.dataset.selected = region.code;
+        announce(fmt(T.selected, { name: region.name }));
         if (window.history && history.replaceState) {
           history.replaceState(null, "", "#" + encodeURIComponent(region.code));
         }

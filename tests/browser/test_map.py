@@ -120,8 +120,10 @@ def test_keyboard_alone_drills_down_and_back(map_page: Page) -> None:
     button.focus()
     map_page.keyboard.press("Enter")
     expect(map_page.locator("#region-name")).to_have_text(street.name)
-    # Focus follows the selection, so the next Tab continues in the panel.
+    # Focus follows the selection, so the next Tab continues in the panel; the live status
+    # line tells a screen reader what happened.
     expect(map_page.locator("#region-name")).to_be_focused()
+    expect(map_page.locator("#map-status")).to_have_text(f"已选择:{street.name}")
     _wait_idle(map_page)
     assert _listed(map_page) == _children_names(street)
 
