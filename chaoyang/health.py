@@ -22,6 +22,8 @@ def check_celery() -> None:
 
     # A fresh connection to the configured broker, so the answer reflects settings now.
     with app.connection_for_write(url=settings.CELERY_BROKER_URL) as conn:
+        # Fail fast on a dead broker instead of kombu's default reconnect loop.
+        conn.ensure_connection(max_retries=1, timeout=2)
         replies = app.control.ping(timeout=2.0, connection=conn)
     if not replies:
         raise RuntimeError("no worker answered a ping within 2 s")

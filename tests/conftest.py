@@ -6,8 +6,10 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from django.db import connection
 
 # Playwright's sync API runs an event loop in the test thread; Django refuses ORM calls
 # there unless told the thread is safe. Tests run sequentially, so it is.
@@ -16,19 +18,32 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def territory(django_db_blocker: pytest.FixtureRequest) -> None:  # type: ignore[type-arg]
-    """The demo territory, built once into the test database and rebuilt after a flush.
+SNAPSHOT = "test_territory_snapshot"
 
-    Transactional tests (live server, Celery) truncate every table when they end, so the
-    check runs per test; it costs one indexed query when the territory is there.
+
+@pytest.fixture(scope="session")
+def _territory_snapshot(django_db_setup: None, django_db_blocker: Any) -> None:
+    """Build the demo territory once per run, committed, and keep a copy of its rows.
+
+    The copy lives in a table Django doesn't know, so a transactional test's flush leaves it
+    alone and the territory comes back with one INSERT instead of a rebuild.
     """
-    from grids.models import Level, Region
     from grids.territory import ensure_demo_territory
 
-    with django_db_blocker.unblock():  # type: ignore[attr-defined]
-        if not Region.objects.filter(level=Level.GRID).exists():
-            ensure_demo_territory()
+    with django_db_blocker.unblock():
+        ensure_demo_territory()
+        with connection.cursor() as cur:
+            cur.execute(f"DROP TABLE IF EXISTS {SNAPSHOT}")
+            cur.execute(f"CREATE TABLE {SNAPSHOT} AS SELECT * FROM grids_region")
+
+
+@pytest.fixture
+def territory(_territory_snapshot: None, django_db_blocker: Any) -> None:
+    """The demo territory, restored from the snapshot when a flush has removed it."""
+    with django_db_blocker.unblock(), connection.cursor() as cur:
+        cur.execute("SELECT EXISTS (SELECT 1 FROM grids_region WHERE level = 4)")
+        if not cur.fetchone()[0]:
+            cur.execute(f"INSERT INTO grids_region SELECT * FROM {SNAPSHOT}")
 
 
 @pytest.fixture(scope="session")
