@@ -31,6 +31,8 @@ need gdal-bin proj-bin python3-venv postgresql-client gettext
 command -v redis-server >/dev/null || redis-cli -u "${REDIS_URL:-redis://127.0.0.1:6379/0}" ping >/dev/null 2>&1 || need redis-server
 command -v npm >/dev/null || need nodejs npm
 [ -x /usr/bin/chromium ] || need chromium
+# A CJK font so pages (and browser-test screenshots) render Chinese, not empty boxes.
+need fonts-wqy-microhei
 
 if [ "${#want[@]}" -gt 0 ]; then
   echo "Installing system packages: ${want[*]}"

@@ -46,7 +46,8 @@ def test_gcj02_input_is_converted(api: APIClient) -> None:
     grid = Region.objects.filter(level=Level.GRID).order_by("code")[200]
     lng, lat = _inner_point(grid.code)
     glng, glat = wgs84_to_gcj02(lng, lat)
-    response = api.get("/api/v1/grids/locate/", {"lng": glng, "lat": glat, "crs": "gcj02"})
+    params: dict[str, str | float] = {"lng": glng, "lat": glat, "crs": "gcj02"}
+    response = api.get("/api/v1/grids/locate/", params)
     assert response.status_code == 200
     assert response.json()["grid"]["code"] == grid.code
     assert abs(response.json()["lng"] - lng) < 1e-7
