@@ -1,5 +1,7 @@
 """Settings shared by every environment. Everything that differs is read from the environment."""
 
+import base64
+import hashlib
 from pathlib import Path
 
 import environ
@@ -158,6 +160,18 @@ LEAFLET_CONFIG = {
 
 # Password of the demo accounts that seed_demo creates (never use seed_demo in production).
 DEMO_PASSWORD = env("DEMO_PASSWORD", default="chaoyang2026")
+
+# Personal data at rest (chaoyang.crypto): "kid:base64key" list, the first encrypts; and a
+# separate key for the blind index. Development and test derive throwaway keys; production
+# must set both.
+FIELD_ENCRYPTION_KEYS = env("FIELD_ENCRYPTION_KEYS", default="")
+BLIND_INDEX_KEY = env("BLIND_INDEX_KEY", default="")
+
+
+def insecure_key(label: str) -> str:
+    """A 256-bit key anyone can recompute from its label: for development and tests only."""
+    return base64.urlsafe_b64encode(hashlib.sha256(label.encode()).digest()).decode()
+
 
 # The home district: its code prefixes every grid code (DB11/T 2157).
 HOME_DISTRICT_CODE = env("HOME_DISTRICT_CODE", default="110105")

@@ -10,6 +10,9 @@ if len(SECRET_KEY) < 50 or SECRET_KEY.startswith(("dev-", "test-", "django-insec
     raise ImproperlyConfigured(
         "SECRET_KEY must be set to a random value of at least 50 characters in production."
     )
+for _name in ("FIELD_ENCRYPTION_KEYS", "BLIND_INDEX_KEY"):
+    if not env(_name, default=""):
+        raise ImproperlyConfigured(f"{_name} must be set in production (personal data at rest).")
 DEBUG = env.bool("DEBUG", default=False)
 if DEBUG:
     raise ImproperlyConfigured("DEBUG must be off in production.")

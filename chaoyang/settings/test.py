@@ -1,7 +1,7 @@
 """Test settings: real PostGIS and Redis (a separate Redis database), fast password hashing."""
 
 from .base import *  # noqa: F403
-from .base import REDIS_URL, env
+from .base import REDIS_URL, env, insecure_key
 
 DEBUG = False
 SECRET_KEY = "test-only-key"
@@ -19,3 +19,10 @@ LANGUAGE_CODE = "zh-hans"
 # Serve static files from the finders (no collectstatic in tests).
 STATIC_ROOT = None  # type: ignore[assignment]
 WHITENOISE_USE_FINDERS = True
+
+# Throwaway keys derived from a public label: fine for test, worthless anywhere else
+# (production refuses to start without real ones).
+FIELD_ENCRYPTION_KEYS = env(
+    "FIELD_ENCRYPTION_KEYS", default="tes1:" + insecure_key("test-field-encryption")
+)
+BLIND_INDEX_KEY = env("BLIND_INDEX_KEY", default=insecure_key("test-blind-index"))
