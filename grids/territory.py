@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from django.contrib.gis.geos import GEOSGeometry
+from django.contrib.gis.geos import MultiPolygon
 from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
 
 from . import territory_sql as sql
 from .crs import gcj02_to_wgs84
 from .models import Level, Region
+from .precision import multipolygon_coords
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ Stats = dict[str, Any]
 class District:
     code: str
     name: str
-    geom: GEOSGeometry  # WGS 84
+    geom: MultiPolygon  # WGS 84, on the precision grid
 
 
 @dataclass(frozen=True)
@@ -64,31 +65,32 @@ class StreetSeed:
         return f"{self.name}{self.kind}"
 
 
-def _gcj02_geojson_to_wgs84(geojson: dict[str, Any]) -> GEOSGeometry:
-    """A GCJ-02 (Multi)Polygon as a WGS 84 MultiPolygon, converted vertex by vertex."""
+def _gcj02_geojson_to_wgs84(geojson: dict[str, Any]) -> MultiPolygon:
+    """A GCJ-02 (Multi)Polygon as a WGS 84 MultiPolygon, converted vertex by vertex and
+    rounded to the precision grid."""
     polygons = geojson["coordinates"]
     if geojson["type"] == "Polygon":
         polygons = [polygons]
-    converted = [
-        [[list(gcj02_to_wgs84(lng, lat)) for lng, lat, *_ in ring] for ring in polygon]
-        for polygon in polygons
-    ]
-    return GEOSGeometry(json.dumps({"type": "MultiPolygon", "coordinates": converted}), srid=4326)
+    return multipolygon_coords(polygons, gcj02_to_wgs84)
+
+
+def _district_index() -> list[tuple[str, str, Path]]:
+    """(code, name, file) of every district with a boundary file; the city-wide 110000
+    has none, on purpose."""
+    index = json.loads((DATA_DIR / "index.json").read_text(encoding="utf-8"))
+    entries = []
+    for entry in index:
+        path = DATA_DIR / str(entry.get("file") or "")
+        if entry.get("district") and path.is_file():
+            entries.append((str(entry["adcode"]), str(entry["district"]), path))
+    return sorted(entries)
 
 
 def load_districts() -> list[District]:
-    """Every district with a boundary file (the city-wide 110000 has none, on purpose)."""
-    index = json.loads((DATA_DIR / "index.json").read_text(encoding="utf-8"))
-    districts = []
-    for entry in index:
-        path = DATA_DIR / str(entry.get("file") or "")
-        if not entry.get("district") or not path.is_file():
-            continue
-        geojson = json.loads(path.read_text(encoding="utf-8"))
-        districts.append(
-            District(entry["adcode"], entry["district"], _gcj02_geojson_to_wgs84(geojson))
-        )
-    return sorted(districts, key=lambda d: d.code)
+    return [
+        District(code, name, _gcj02_geojson_to_wgs84(json.loads(path.read_text(encoding="utf-8"))))
+        for code, name, path in _district_index()
+    ]
 
 
 def load_streets() -> list[StreetSeed]:
@@ -122,7 +124,7 @@ def community_name(street: StreetSeed, seq: int) -> tuple[str, str]:
 
 def expected_codes() -> list[str]:
     """Every code the demo territory consists of; the counts do not depend on the seed."""
-    codes = [d.code for d in load_districts()]
+    codes = [code for code, _, _ in _district_index()]
     for street in load_streets():
         codes.append(street.code)
         for c in range(1, COMMUNITIES_PER_STREET + 1):
@@ -210,10 +212,7 @@ def _stage_regions(
             # by it; it differs from the snapped source boundary by under a centimetre.
             geom_sql, geom = sql.DISTRICT_UNION, None
         else:
-            geom_sql = (
-                "SELECT ST_Multi(ST_CollectionExtract(ST_ReducePrecision("
-                "ST_MakeValid(%(geom)s::geometry), %(grid)s), 3))"
-            )
+            geom_sql = "SELECT ST_Multi(ST_CollectionExtract(ST_MakeValid(%(geom)s::geometry), 3))"
             geom = district.geom.hexewkb.decode()
         cursor.execute(
             "INSERT INTO _ty_region VALUES (%(level)s, %(code)s, NULL, %(name)s, '区', false, "

@@ -18,7 +18,9 @@ Why the pipeline has two halves:
    as the district boundaries.
 """
 
-GRID_SIZE = 1e-7  # degrees; the precision grid every stored boundary is snapped to
+from .precision import GRID_SIZE
+
+__all__ = ["GRID_SIZE"]
 
 TEMP_TABLES = (
     "_ty_district",
@@ -33,12 +35,11 @@ TEMP_TABLES = (
 
 DROP_TEMP = "DROP TABLE IF EXISTS " + ", ".join(TEMP_TABLES)
 
-# The district, snapped to the precision grid, and its parts: rank 1 is the main part,
-# the rest is the Capital Airport exclave.
+# The district (its vertices already on the precision grid) and its parts: rank 1 is the
+# main part, the rest is the Capital Airport exclave.
 DISTRICT = """
 CREATE TEMP TABLE _ty_district AS
-SELECT ST_Multi(ST_CollectionExtract(
-         ST_ReducePrecision(ST_MakeValid(%(geom)s::geometry), %(grid)s), 3)) AS geom;
+SELECT ST_Multi(ST_CollectionExtract(ST_MakeValid(%(geom)s::geometry), 3)) AS geom;
 CREATE TEMP TABLE _ty_part AS
 SELECT row_number() OVER (ORDER BY ST_Area(d.geom) DESC) AS rank, d.geom
 FROM _ty_district, ST_Dump(_ty_district.geom) AS d;
