@@ -238,3 +238,23 @@ def test_rebuild_with_another_seed_updates_in_place_and_keeps_referenced_regions
            WHERE a.level = 4"""
     )
     assert overlap == 0
+
+
+def test_rebuild_deletes_stale_synthetic_regions_unless_referenced() -> None:
+    community = Region.objects.get(code="110105001001")
+    box = community.children.order_by("code").first()
+    assert box is not None
+
+    def stale(code: str) -> Region:
+        return Region.objects.create(
+            level=Level.GRID, code=code, name=code, parent=community, boundary=box.boundary,
+            synthetic=True,
+        )  # fmt: skip
+
+    gone, kept = stale("110105001001098"), stale("110105001001099")
+    user = get_user_model().objects.create_user(username="keeper", password="x")
+    Membership.objects.create(user=user, region=kept, role=Role.GRID_WORKER)
+    stats = build_demo_territory()
+    assert (stats["deleted"], stats["stale_kept"]) == (1, 1)
+    assert not Region.objects.filter(pk=gone.pk).exists()
+    assert Region.objects.filter(pk=kept.pk).exists()
