@@ -18,10 +18,11 @@ from grids.territory import ensure_demo_territory
 
 # Street codes are synthetic (001–043 in the order of the streets file): 建外 and 望京.
 DEMO_STREETS = {"110105001": "jianwai", "110105021": "wangjing"}
-STREET_DEPARTMENTS = [("cg", "城管执法队"), ("hw", "环卫所")]
+# (username slug, name, kind): kinds are the routing kinds of dispatch.policies.
+STREET_DEPARTMENTS = [("cg", "城管执法队", "enforcement"), ("hw", "环卫所", "sanitation")]
 DISTRICT_DEPARTMENTS = [
-    ("cgw", "区城市管理委员会"),
-    ("zjw", "区住房和城乡建设委员会"),
+    ("cgw", "区城市管理委员会", "city"),
+    ("zjw", "区住房和城乡建设委员会", "housing"),
 ]
 DATA_ADMIN_GROUP = "数据管理员"
 
@@ -125,12 +126,13 @@ def seed_demo() -> list[DemoUser]:
         street = Region.objects.get(code=code, level=Level.STREET)
         for username, role, region, label in _street_roles(street):
             member(username, role, region, label)
-        for dslug, dname in STREET_DEPARTMENTS:
+        for dslug, dname, kind in STREET_DEPARTMENTS:
             dept, _ = Department.objects.update_or_create(
                 code=f"{code}-{dslug}",
                 defaults={
                     "name": f"{street.name}{dname}",
                     "level": Department.Level.STREET,
+                    "kind": kind,
                     "region": street,
                 },
             )
@@ -138,10 +140,15 @@ def seed_demo() -> list[DemoUser]:
 
     member("district_leader", Role.LEADER, district, "区领导")
     member("district_dispatcher", Role.DISPATCHER, district, "区派遣员")
-    for dslug, dname in DISTRICT_DEPARTMENTS:
+    for dslug, dname, kind in DISTRICT_DEPARTMENTS:
         dept, _ = Department.objects.update_or_create(
             code=f"{district.code}-{dslug}",
-            defaults={"name": dname, "level": Department.Level.DISTRICT, "region": district},
+            defaults={
+                "name": dname,
+                "level": Department.Level.DISTRICT,
+                "kind": kind,
+                "region": district,
+            },
         )
         department_handler(dept, f"district_{dslug}")
 
@@ -204,9 +211,9 @@ def demo_users() -> list[DemoUser]:
 
 def _demo_usernames() -> list[str]:
     names = ["district_leader", "district_dispatcher", "data_admin"]
-    names += [f"district_{s}" for s, _ in DISTRICT_DEPARTMENTS]
+    names += [f"district_{d[0]}" for d in DISTRICT_DEPARTMENTS]
     for slug in DEMO_STREETS.values():
         names += [f"{slug}_{r}" for r in ("operator", "lead", "dispatcher", "leader")]
         names += [f"{slug}_grid{n}" for n in (1, 2)]
-        names += [f"{slug}_{s}" for s, _ in STREET_DEPARTMENTS]
+        names += [f"{slug}_{d[0]}" for d in STREET_DEPARTMENTS]
     return names

@@ -18,6 +18,31 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Drop test databases left behind by pytest processes that no longer exist."""
+    import psycopg
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    prefix = f"test_{db['NAME']}_"
+    host, port = db["HOST"] or "127.0.0.1", db["PORT"] or 5432
+    dsn = f"host={host} port={port} user={db['USER']} dbname=postgres"
+    try:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            names = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT datname FROM pg_database WHERE datname LIKE %s", [prefix + "%"]
+                )
+            ]
+            for name in names:
+                pid = name.removeprefix(prefix)
+                if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    except psycopg.Error:
+        pass  # the run itself will report an unreachable database clearly
+
+
 SNAPSHOT = "test_territory_snapshot"
 
 

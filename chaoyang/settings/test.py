@@ -1,5 +1,7 @@
 """Test settings: real PostGIS and Redis (a separate Redis database), fast password hashing."""
 
+import os
+
 from .base import *  # noqa: F403
 from .base import REDIS_URL, env, insecure_key
 
@@ -26,3 +28,9 @@ FIELD_ENCRYPTION_KEYS = env(
     "FIELD_ENCRYPTION_KEYS", default="tes1:" + insecure_key("test-field-encryption")
 )
 BLIND_INDEX_KEY = env("BLIND_INDEX_KEY", default=insecure_key("test-blind-index"))
+
+# One test database per pytest process, so runs in parallel (developers, CI, helpers) never
+# drop each other's database; tests/conftest.py removes those of processes that are gone.
+DATABASES["default"]["TEST"] = {  # noqa: F405
+    "NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"  # noqa: F405
+}
