@@ -17,7 +17,7 @@ from grids.crs import wgs84_to_gcj02
 from grids.models import Level, Region
 from grids.services import BoundaryImportError, ImportReport, regions_import
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("committed_territory", "territory")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("territory")]
 
 COMMUNITY = "110105001001"  # 建外第一社区 of the demo territory
 NEW_GRID = COMMUNITY + "901"
