@@ -153,7 +153,11 @@ def ensure_demo_territory(seed: int = DEFAULT_SEED) -> Stats:
 
 
 def build_demo_territory(seed: int = DEFAULT_SEED) -> Stats:
-    """(Re)build the demo territory in one transaction; rows are matched by code."""
+    """(Re)build the demo territory in one transaction; rows are matched by code.
+
+    Every demo code is written, so boundaries imported since for those codes are replaced
+    by synthetic ones again; ``ensure_demo_territory`` never does that.
+    """
     if seed <= 0:
         raise ValueError("seed must be a positive integer (ST_GeneratePoints needs one)")
     started = time.monotonic()
@@ -166,9 +170,7 @@ def build_demo_territory(seed: int = DEFAULT_SEED) -> Stats:
         # Two concurrent builds would race on the same codes; the second waits instead.
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext('grids.territory'))")
         cursor.execute(sql.DROP_TEMP)
-        cursor.execute(
-            sql.DISTRICT, {"geom": chaoyang.geom.hexewkb.decode(), "grid": sql.GRID_SIZE}
-        )
+        cursor.execute(sql.DISTRICT, {"geom": chaoyang.geom.hexewkb.decode()})
         cursor.execute(
             sql.STREETS,
             {
