@@ -199,11 +199,13 @@ class Case(models.Model):
             # The SLA sweep's two questions, each over a partial index that rows leave as
             # soon as they are answered (the light changes), so both stay small.
             models.Index(
-                fields=["deadline"], name="case_due_red",
+                fields=["deadline"],
+                name="case_due_red",
                 condition=~Q(status__in=["closed", "void", "merged"]) & ~Q(light="red"),
             ),
             models.Index(
-                fields=["warning_at"], name="case_due_yellow",
+                fields=["warning_at"],
+                name="case_due_yellow",
                 condition=~Q(status__in=["closed", "void", "merged"]) & Q(light="green"),
             ),
             models.Index(

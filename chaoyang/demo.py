@@ -13,6 +13,7 @@ from django.db import transaction
 
 from chaoyang.roles import Role
 from dispatch.models import Department, DepartmentMembership
+from dispatch.policies import DEPARTMENT_KINDS, seed_policies
 from grids.models import Level, Membership, Region
 from grids.territory import ensure_demo_territory
 
@@ -84,10 +85,32 @@ def _data_admin_group() -> Group:
     return group
 
 
+def _all_departments(district: Region) -> None:
+    """Every street gets a department of each street-level kind, the district one of each
+    district kind, so any case in the demo territory can be routed and dispatched."""
+    streets = list(Region.objects.filter(level=Level.STREET))
+    existing = set(Department.objects.values_list("code", flat=True))
+    rows = []
+    for kind, (name, level) in DEPARTMENT_KINDS.items():
+        places = streets if level == Department.Level.STREET else [district]
+        for region in places:
+            code = f"{region.code}-{kind}"
+            if (
+                code in existing
+                or any(region.code in DEMO_STREETS and k == kind for _, _, k in STREET_DEPARTMENTS)
+                or (region == district and kind in {k for _, _, k in DISTRICT_DEPARTMENTS})
+            ):
+                continue
+            label = name if level == Department.Level.DISTRICT else f"{region.name}{name}"
+            rows.append(Department(code=code, name=label, level=level, kind=kind, region=region))
+    Department.objects.bulk_create(rows, ignore_conflicts=True)
+
+
 @transaction.atomic
 def seed_demo() -> list[DemoUser]:
     """Load (or bring up to date) the demo; returns the demo accounts."""
     ensure_demo_territory()
+    seed_policies()  # the category tree and its time limits
     district = Region.objects.get(code=settings.HOME_DISTRICT_CODE)
     out: list[DemoUser] = []
 
@@ -128,7 +151,7 @@ def seed_demo() -> list[DemoUser]:
             member(username, role, region, label)
         for dslug, dname, kind in STREET_DEPARTMENTS:
             dept, _ = Department.objects.update_or_create(
-                code=f"{code}-{dslug}",
+                code=f"{code}-{kind}",
                 defaults={
                     "name": f"{street.name}{dname}",
                     "level": Department.Level.STREET,
@@ -142,7 +165,7 @@ def seed_demo() -> list[DemoUser]:
     member("district_dispatcher", Role.DISPATCHER, district, "区派遣员")
     for dslug, dname, kind in DISTRICT_DEPARTMENTS:
         dept, _ = Department.objects.update_or_create(
-            code=f"{district.code}-{dslug}",
+            code=f"{district.code}-{kind}",
             defaults={
                 "name": dname,
                 "level": Department.Level.DISTRICT,
@@ -152,6 +175,7 @@ def seed_demo() -> list[DemoUser]:
         )
         department_handler(dept, f"district_{dslug}")
 
+    _all_departments(district)
     admin = _user("data_admin", "数据管理员", staff=True)
     admin.groups.add(_data_admin_group())
     Membership.objects.get_or_create(user=admin, region=district, role=Role.DATA_ADMIN)

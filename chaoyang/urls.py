@@ -11,6 +11,7 @@ from chaoyang import views
 api_v1 = [
     path("auth/", include("chaoyang.api.urls")),
     path("grids/", include("grids.api.urls")),
+    path("cases/", include("dispatch.api.urls")),
 ]
 
 urlpatterns = [

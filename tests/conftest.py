@@ -43,6 +43,14 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         pass  # the run itself will report an unreachable database clearly
 
 
+@pytest.fixture(autouse=True)
+def _clear_cache() -> None:
+    """Each test starts with an empty cache: throttle counters and cached tiles don't leak."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 SNAPSHOT = "test_territory_snapshot"
 
 

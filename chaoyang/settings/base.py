@@ -142,7 +142,23 @@ CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=REDIS_URL)
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+
+# The SLA clock (dispatch.services.sla). Working periods per working day; the share of a
+# stage's limit after which the light turns yellow; what an overdue case triggers.
+SLA_SWEEP_SECONDS = env.float("SLA_SWEEP_SECONDS", default=30.0)
+SLA_WORK_PERIODS = env("SLA_WORK_PERIODS", default="08:30-12:00,13:30-17:30")
+# How often each process checks whether calendar overrides changed elsewhere (seconds).
+SLA_CALENDAR_REFRESH_SECONDS = env.float("SLA_CALENDAR_REFRESH_SECONDS", default=5.0)
+SLA_WARNING_SHARE = env.float("SLA_WARNING_SHARE", default=0.8)
+SLA_RED_ACTION = env("SLA_RED_ACTION", default="supervise")  # "supervise" or "" (none)
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# External notification channels (in-app rows are always written).
+NOTIFY_SENDERS: list[str] = env.list(
+    "NOTIFY_SENDERS", default=["dispatch.services.notify.EmailSender"]
+)
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "sla-sweep": {"task": "dispatch.tasks.sla_sweep", "schedule": SLA_SWEEP_SECONDS},
+}
 
 # Maps draw our own boundaries; a basemap is optional (no internet by default).
 MAP_TILE_URL = env("MAP_TILE_URL", default="")

@@ -12,8 +12,10 @@ STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
 }
 # Keep tests off the demo's Redis database so a running demo and a test run don't mix.
+# The cache and the broker get separate databases: tests clear the cache between tests
+# (throttles, tile caches) without touching the worker's queues.
 _TEST_REDIS = env("TEST_REDIS_URL", default=REDIS_URL.rsplit("/", 1)[0] + "/15")
-CACHES["default"]["LOCATION"] = _TEST_REDIS  # noqa: F405
+CACHES["default"]["LOCATION"] = REDIS_URL.rsplit("/", 1)[0] + "/14"  # noqa: F405
 CACHES["default"]["KEY_PREFIX"] = "cytest"  # noqa: F405
 CELERY_BROKER_URL = _TEST_REDIS
 CELERY_RESULT_BACKEND = _TEST_REDIS

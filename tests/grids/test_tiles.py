@@ -115,7 +115,13 @@ def _fresh_version(settings: SettingsWrapper) -> Iterator[None]:
 
 @pytest.fixture
 def mini() -> dict[str, Region]:
-    """Home district (2 streets × 2 communities × 2 grids) and one neighbour district."""
+    """Home district (2 streets × 2 communities × 2 grids) and one neighbour district.
+
+    Replaces the session's demo territory for this test only: the test's transaction rolls
+    the deletion back.
+    """
+    with connection.cursor() as cur:
+        cur.execute("DELETE FROM grids_region")
     made: dict[str, Region] = {}
     home = Region.objects.create(
         level=Level.DISTRICT, code=HOME, name="朝阳区", boundary=_box(116.40, 39.93, 116.52, 40.02)

@@ -1,0 +1,1 @@
+"""Writes that belong to what a case is: numbering, photos, the event log."""

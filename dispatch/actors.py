@@ -1,0 +1,110 @@
+"""Who is acting: a user's roles by region and their departments, loaded once per request.
+
+Jurisdiction is decided here and only here: `may_act` for transitions, and the case
+selectors build their scoping filter from the same Actor.
+"""
+
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
+
+from cases.models import Case
+from chaoyang.roles import Role
+from grids.models import Membership
+
+from .models import DepartmentMembership
+from .workflow import Scope, Transition
+
+CENTRE_ROLES = frozenset({Role.INTAKE_OPERATOR, Role.SHIFT_LEAD, Role.DISPATCHER, Role.LEADER})
+
+
+@dataclass(frozen=True)
+class Actor:
+    user: User
+    # role → region codes where the user holds it (district 6, street 9, community 12, grid 15)
+    regions: dict[str, frozenset[str]] = field(default_factory=dict)
+    departments: dict[int, str] = field(default_factory=dict)  # id → name
+    department_levels: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def roles(self) -> frozenset[str]:
+        roles = set(self.regions)
+        if self.departments:
+            roles.add(Role.HANDLER)
+        return frozenset(roles)
+
+    def all_region_codes(self) -> frozenset[str]:
+        return frozenset(code for codes in self.regions.values() for code in codes)
+
+    def role_at(self, role: str, code: str) -> bool:
+        return code in self.regions.get(role, frozenset())
+
+    def role_covering(self, role: str, code: str | None) -> bool:
+        """Holds the role at this region or at any region containing it."""
+        if code is None:
+            return False
+        return any(code.startswith(c) for c in self.regions.get(role, frozenset()))
+
+    def unit_label(self, role: str) -> str:
+        if role == Role.HANDLER:
+            return ", ".join(sorted(self.departments.values()))
+        return ""
+
+
+def actor_for(user: User | AnonymousUser) -> Actor:
+    if not user.is_authenticated:
+        raise PermissionError("anonymous users cannot act")
+    regions: dict[str, set[str]] = {}
+    for role, code in Membership.objects.filter(user=user).values_list("role", "region__code"):
+        regions.setdefault(role, set()).add(code)
+    departments: dict[int, str] = {}
+    levels: dict[int, str] = {}
+    for dept_id, name, level in DepartmentMembership.objects.filter(
+        user=user, department__active=True
+    ).values_list("department_id", "department__name", "department__level"):
+        departments[dept_id] = name
+        levels[dept_id] = level
+    assert isinstance(user, User)
+    return Actor(
+        user=user,
+        regions={r: frozenset(c) for r, c in regions.items()},
+        departments=departments,
+        department_levels=levels,
+    )
+
+
+def centre_code(case: Case) -> str:
+    """The command centre that handles the case now: its street, or the district."""
+    if case.handling_level == "street" and case.street is not None:
+        return case.street.code
+    return settings.HOME_DISTRICT_CODE
+
+
+def case_region_code(case: Case) -> str | None:
+    """The most precise region code of the case (its grid), for coverage checks."""
+    if case.grid is not None:
+        return case.grid.code
+    return settings.HOME_DISTRICT_CODE if case.outside_jurisdiction else None
+
+
+def may_act(actor: Actor, transition: Transition, case: Case, department_id: int | None) -> bool:
+    """Role and jurisdiction only; the state check is the transition's own."""
+    for role in transition.roles:
+        if transition.scope is Scope.CENTRE and actor.role_at(role, centre_code(case)):
+            return True
+        if transition.scope is Scope.REGION and (
+            actor.role_covering(role, case_region_code(case))
+            or actor.role_at(role, settings.HOME_DISTRICT_CODE)
+        ):
+            return True
+        if transition.scope is Scope.GRID and actor.role_covering(role, case_region_code(case)):
+            return True
+        if (
+            transition.scope is Scope.DEPARTMENT
+            and role == Role.HANDLER
+            and department_id is not None
+            and department_id in actor.departments
+        ):
+            return True
+    return False

@@ -1,0 +1,156 @@
+"""Every read of cases, already scoped to what the actor may see.
+
+A street sees its street, a grid worker their grids, a department its tasks, the district
+everything. The scope is one Q object built from the Actor; every list, map layer, count
+and export starts from `cases_visible`.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.gis.measure import D
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+
+from cases.models import FINAL_STATUSES, Case, Light, Status
+from dispatch.actors import Actor, may_act
+from dispatch.models import Assignment, Department
+from dispatch.workflow import TRANSITIONS
+
+
+def scope_q(actor: Actor) -> Q:
+    """The cases an actor may see, as a filter."""
+    if actor.user.is_superuser or settings.HOME_DISTRICT_CODE in actor.all_region_codes():
+        return Q()
+    q = Q(pk__in=[])
+    for code in actor.all_region_codes():
+        if len(code) == 9:
+            q |= Q(street__code=code)
+        elif len(code) == 12:
+            q |= Q(community__code=code)
+        elif len(code) == 15:
+            q |= Q(grid__code=code)
+    if actor.departments:
+        q |= Q(
+            Exists(
+                Assignment.objects.filter(
+                    case=OuterRef("pk"), department_id__in=list(actor.departments)
+                )
+            )
+        )
+    return q
+
+
+def cases_visible(actor: Actor) -> QuerySet[Case]:
+    return Case.objects.filter(scope_q(actor))
+
+
+def case_get(actor: Actor, case_id: int) -> Case | None:
+    return (
+        cases_visible(actor)
+        .select_related(
+            "category__parent", "grid", "community", "street", "reporter", "merged_into"
+        )
+        .filter(id=case_id)
+        .first()
+    )
+
+
+def live(qs: QuerySet[Case]) -> QuerySet[Case]:
+    return qs.exclude(status__in=FINAL_STATUSES)
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    action: str
+    label: str
+    required: list[str]
+    optional: list[str]
+    target_status: str | None
+
+
+def available_actions(actor: Actor, case: Case) -> list[ActionSpec]:
+    """What this actor may do to this case now, with the inputs each action needs."""
+    assignment = Assignment.objects.filter(case=case, active=True).first()
+    pending = assignment.pending_request if assignment else ""
+    dept = assignment.department_id if assignment else None
+    return [
+        ActionSpec(
+            t.action,
+            str(t.label),
+            sorted(f.value for f in t.required),
+            sorted(f.value for f in t.optional),
+            t.target.value if t.target else None,
+        )
+        for t in TRANSITIONS
+        if t.allows_state(case, pending) and may_act(actor, t, case, dept)
+    ]
+
+
+def dispatch_targets(case: Case) -> QuerySet[Department]:
+    """Departments the case may be dispatched to at its current level, default first."""
+    qs = Department.objects.filter(active=True)
+    if case.handling_level == "street" and case.street_id:
+        qs = qs.filter(level=Department.Level.STREET, region_id=case.street_id)
+    else:
+        qs = qs.filter(level=Department.Level.DISTRICT)
+    return qs.order_by("name")
+
+
+def default_department(case: Case) -> Department | None:
+    """The routing rule: the policy's department kind at the case's level."""
+    kind = case.sla_policy.get("department_kind")
+    if not kind:
+        return None
+    return dispatch_targets(case).filter(kind=kind).first()
+
+
+def duplicate_candidates(case: Case, limit: int = 10) -> QuerySet[Case]:
+    """Live cases of the same category within the category's radius and time window."""
+    if case.location is None:
+        return Case.objects.none()
+    category = case.category
+    since = case.created_at - timedelta(hours=category.duplicate_window_hours)
+    return (
+        live(Case.objects.filter(category=category, created_at__gte=since))
+        .exclude(id=case.id)
+        .exclude(status=Status.MERGED)
+        .filter(location__dwithin=(case.location, D(m=category.duplicate_radius_m)))
+        .order_by("created_at")[:limit]
+    )
+
+
+QUEUES: dict[str, Q] = {
+    "new": Q(status=Status.REPORTED),
+    "verifying": Q(status=Status.VERIFYING),
+    "to_open": Q(status=Status.VERIFIED) | Q(status=Status.REPORTED, verification_required=False),
+    "to_dispatch": Q(status__in=[Status.OPEN, Status.ESCALATED]),
+    "returned": Q(status=Status.RETURNED),
+    "to_check": Q(status=Status.DONE),
+    "to_close": Q(status=Status.CHECKED),
+    "requests": Q(
+        Exists(
+            Assignment.objects.filter(case=OuterRef("pk"), active=True).exclude(pending_request="")
+        )
+    ),
+    "overdue": Q(light=Light.RED),
+    "supervised": Q(supervised=True),
+}
+
+
+def queue_counts(actor: Actor) -> dict[str, int]:
+    qs = live(cases_visible(actor))
+    return qs.aggregate(**{name: Count("id", filter=q) for name, q in QUEUES.items()})
+
+
+def case_list(actor: Actor, *, queue: str | None = None, **filters: Any) -> QuerySet[Case]:
+    qs = cases_visible(actor).select_related("category", "street", "grid")
+    if queue:
+        qs = live(qs).filter(QUEUES[queue])
+    return qs.filter(**filters)
+
+
+def changes_since(actor: Actor, since: datetime) -> QuerySet[Case]:
+    """Cases changed after `since`, for live pages that poll."""
+    return cases_visible(actor).filter(updated_at__gt=since).order_by("updated_at")

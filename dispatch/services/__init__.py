@@ -1,0 +1,1 @@
+"""Every write of the closed loop: intake, transitions, the SLA clock, notifications."""

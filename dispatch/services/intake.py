@@ -1,0 +1,220 @@
+"""case_intake: the first transition. A report becomes a numbered case in its grid.
+
+Idempotent per reporter and Idempotency-Key: the same key returns the same case, even
+when two copies of the request race (the unique key decides, the loser reads the winner).
+"""
+
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.contrib.gis.geos import Point
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cases.models import Attachment, Case, Category, Source, Status, Urgency
+from cases.services.photos import Photo, PhotoError, photo_ingest
+from cases.services.records import attachment_add, case_next_number, event_record
+from chaoyang import crypto
+from chaoyang.roles import Role
+from dispatch.actors import actor_for
+from dispatch.errors import Forbidden, Invalid
+from dispatch.services import notify, sla
+from dispatch.workflow import VERIFY_SOURCES
+from grids import selectors as grid_selectors
+from grids.crs import CRS, to_wgs84
+
+CENTRE_SOURCES: set[str] = {
+    Source.HOTLINE,
+    Source.WEB,
+    Source.PATROL,
+    Source.TRANSFER,
+    Source.OPEN311,
+}
+ALLOWED_SOURCES: dict[str, set[str]] = {
+    Role.GRID_WORKER: {Source.GRID_WORKER, Source.PATROL},
+    Role.INTAKE_OPERATOR: CENTRE_SOURCES,
+    Role.SHIFT_LEAD: CENTRE_SOURCES,
+    Role.DISPATCHER: CENTRE_SOURCES,
+}
+OUTSIDE_ROLES = {Role.INTAKE_OPERATOR, Role.SHIFT_LEAD}
+
+
+@dataclass
+class IntakeInput:
+    category: str
+    description: str
+    source: str
+    urgency: str = Urgency.NORMAL
+    lng: float | None = None
+    lat: float | None = None
+    crs: str = CRS.WGS84
+    address: str = ""
+    citizen_name: str = ""
+    citizen_phone: str = ""
+    photos: list[UploadedFile | bytes] = field(default_factory=list)
+    register_outside: bool = False
+    idempotency_key: str = ""
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    case: Case
+    created: bool
+
+
+def _field_error(name: str, message: str) -> Invalid:
+    return Invalid(message, fields={name: [message]})
+
+
+def _validate(data: IntakeInput, roles: frozenset[str]) -> Category:
+    allowed = set().union(*(ALLOWED_SOURCES.get(r, set()) for r in roles))
+    if not allowed:
+        raise Forbidden(_("您的角色不能登记案件 / your role cannot register cases"))
+    if data.source not in allowed:
+        raise _field_error("source", _("您不能登记该来源的案件 / source not allowed for your role"))
+    if data.urgency not in Urgency.values:
+        raise _field_error("urgency", _("紧急程度无效 / invalid urgency"))
+    if not data.description.strip():
+        raise _field_error("description", _("请描述问题 / describe the problem"))
+    if len(data.description) > 4000:
+        raise _field_error("description", _("描述不能超过 4000 字 / at most 4,000 characters"))
+    category = Category.objects.filter(
+        code=data.category, active=True, parent__isnull=False
+    ).first()
+    if category is None:
+        raise _field_error("category", _("请选择有效的小类 / choose a valid subcategory"))
+    if data.citizen_phone:
+        digits = data.citizen_phone.replace(" ", "").replace("-", "")
+        if not (digits.isdigit() and 7 <= len(digits) <= 13):
+            raise _field_error("citizen_phone", _("电话号码格式不正确 / invalid phone number"))
+    if (
+        data.source in VERIFY_SOURCES
+        and data.source != Source.OPEN311
+        and not (data.citizen_name or data.citizen_phone)
+    ):
+        raise _field_error(
+            "citizen_phone", _("热线和网站来源需登记市民联系方式 / caller contact required")
+        )
+    return category
+
+
+def _point(data: IntakeInput, photos: list[Photo]) -> tuple[float, float] | None:
+    if data.lng is not None and data.lat is not None:
+        if not (-180 <= data.lng <= 180 and -90 <= data.lat <= 90):
+            raise _field_error("lng", _("坐标超出范围 / coordinates out of range"))
+        return to_wgs84(data.lng, data.lat, data.crs)
+    for photo in photos:
+        if photo.gps is not None:
+            return photo.gps  # phones record WGS 84
+    return None
+
+
+def case_intake(*, user: User, data: IntakeInput) -> IntakeResult:
+    actor = actor_for(user)
+    key = f"u{user.id}:{data.idempotency_key}" if data.idempotency_key else None
+    if key and (existing := Case.objects.filter(idempotency_key=key).first()):
+        return IntakeResult(existing, False)
+    category = _validate(data, actor.roles)
+    try:
+        photos = [photo_ingest(p) for p in data.photos]
+    except PhotoError as exc:
+        raise _field_error("photos", str(exc)) from exc
+    point = _point(data, photos)
+    if point is None and not data.address.strip():
+        raise _field_error("location", _("请在地图上选点或填写地址 / give a point or an address"))
+    location = grid_selectors.locate(lng=point[0], lat=point[1]) if point else None
+    outside = location is None
+    if outside and not (data.register_outside and actor.roles & OUTSIDE_ROLES):
+        if point is None:
+            raise _field_error(
+                "location", _("无法定位该地址,请在地图上选点 / pick the point on the map")
+            )
+        district = grid_selectors.district_at(lng=point[0], lat=point[1])
+        where = district.name if district else _("北京市以外")
+        raise _field_error(
+            "location",
+            _(
+                "该位置不在朝阳区(位于%(where)s),不能受理;受理员可登记为“非本辖区”以便转办"
+                " / outside Chaoyang"
+            )
+            % {"where": where},
+        )
+    try:
+        with transaction.atomic():
+            case = _create(user, data, category, point, location, photos, key, actor.roles)
+    except IntegrityError:
+        if key and (existing := Case.objects.filter(idempotency_key=key).first()):
+            return IntakeResult(existing, False)  # a concurrent copy of this request won
+        raise
+    return IntakeResult(case, True)
+
+
+def _create(
+    user: User,
+    data: IntakeInput,
+    category: Category,
+    point: tuple[float, float] | None,
+    location: grid_selectors.Location | None,
+    photos: list[Photo],
+    key: str | None,
+    roles: frozenset[str],
+) -> Case:
+    now = timezone.now()
+    verify = data.source in VERIFY_SOURCES and location is not None
+    case = Case(
+        number=case_next_number(
+            district_code=settings.HOME_DISTRICT_CODE, day=timezone.localdate(now)
+        ),
+        category=category,
+        urgency=data.urgency,
+        description=data.description.strip(),
+        location=Point(*point, srid=4326) if point else None,
+        address=data.address.strip(),
+        grid=location.grid if location else None,
+        community=location.community if location else None,
+        street=location.street if location else None,
+        outside_jurisdiction=location is None,
+        handling_level="street" if location else "district",
+        source=data.source,
+        reporter=user,
+        citizen_name=data.citizen_name.strip(),
+        status=Status.VERIFYING if verify else Status.REPORTED,
+        verification_required=verify,
+        idempotency_key=key,
+        sla_policy=sla.policy_snapshot(category_id=category.id, urgency=data.urgency),
+    )
+    if data.citizen_phone:
+        phone = data.citizen_phone.replace(" ", "").replace("-", "")
+        case.citizen_phone_enc = crypto.encrypt(phone, purpose="case.citizen_phone")
+        case.citizen_phone_index = crypto.blind_index(phone, purpose="phone")
+        case.citizen_phone_masked = crypto.mask_phone(phone)
+    sla.start_stage(case, now)
+    case.save()
+    role = next(
+        (
+            r
+            for r in (Role.GRID_WORKER, Role.INTAKE_OPERATOR, Role.SHIFT_LEAD, Role.DISPATCHER)
+            if r in roles
+        ),
+        "",
+    )
+    event = event_record(
+        case=case,
+        action="report",
+        from_status="",
+        to_status=case.status,
+        actor=user,
+        actor_role=role,
+        data={"source": data.source},
+    )
+    for photo in photos:
+        attachment_add(case=case, photo=photo, kind=Attachment.Kind.BEFORE, event=event, user=user)
+    if verify:
+        users = notify.recipients_for(case, "request_verify", None)
+        notify.notify_users(
+            case=case, user_ids=users, kind="request_verify", message=f"案件 {case.number} 待核实"
+        )
+    return case

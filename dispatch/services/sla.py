@@ -1,0 +1,202 @@
+"""The SLA clock: stage deadlines, warnings, extensions, parking, and the periodic sweep.
+
+The database is the truth. A transition sets the new stage's deadline and warning time in
+the same transaction as the status; the sweep (Celery beat, every SLA_SWEEP_SECONDS) finds
+rows whose time has come over two small partial indexes, and changes each light exactly
+once per stage: the row's light column is both the result and the guard, and rows are
+claimed with FOR UPDATE SKIP LOCKED, so overlapping sweeps split the work and a worker that
+dies mid-batch rolls back and leaves the rows for the next sweep.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from cases.models import Case, CaseEvent, Light, Status
+from dispatch import calendar
+from dispatch.models import CategoryPolicy, Stage
+from dispatch.workflow import STAGE_OF
+
+# Used when a category has no policy row for the urgency: conservative defaults.
+FALLBACK_LIMITS: dict[str, list[Any]] = {
+    Stage.VERIFY: [2, "work_hours"],
+    Stage.OPEN: [1, "work_hours"],
+    Stage.DISPATCH: [1, "work_hours"],
+    Stage.ACCEPT: [2, "work_hours"],
+    Stage.HANDLE: [2, "work_days"],
+    Stage.CHECK: [4, "work_hours"],
+    Stage.CLOSE: [1, "work_days"],
+}
+
+
+def warning_share() -> float:
+    return float(getattr(settings, "SLA_WARNING_SHARE", 0.8))
+
+
+def policy_snapshot(*, category_id: int, urgency: str) -> dict[str, Any]:
+    """The limits a case is opened under, frozen into the case."""
+    policy = CategoryPolicy.objects.filter(category_id=category_id, urgency=urgency).first()
+    limits = dict(FALLBACK_LIMITS)
+    if policy is not None:
+        limits.update(policy.limits)
+    return {
+        "limits": limits,
+        "principle": policy.principle if policy else "",
+        "department_kind": policy.department_kind if policy else "",
+        "warning_share": warning_share(),
+    }
+
+
+def stage_limit(case: Case, stage: str) -> tuple[float, str]:
+    amount, unit = case.sla_policy.get("limits", {}).get(stage) or FALLBACK_LIMITS[stage]
+    return float(amount), str(unit)
+
+
+def start_stage(case: Case, now: datetime) -> None:
+    """Set the clock for the stage the case's (new) status belongs to; no save."""
+    stage = STAGE_OF.get(Status(case.status))
+    case.paused_remaining_s = None
+    if stage is None:  # parked or final: no running clock
+        case.deadline = None
+        case.warning_at = None
+        case.stage_started_at = now
+        return
+    amount, unit = stage_limit(case, stage)
+    share = float(case.sla_policy.get("warning_share", warning_share()))
+    case.stage_started_at = now
+    case.deadline = calendar.add_duration(now, amount, unit)
+    case.warning_at = calendar.add_duration(now, amount * share, unit)
+    case.light = Light.GREEN
+
+
+def move_deadline(case: Case, now: datetime, deadline: datetime) -> None:
+    """An approved extension: a new deadline, a fresh warning, the light back to green."""
+    remaining = calendar.working_seconds_between(now, deadline)
+    share = float(case.sla_policy.get("warning_share", warning_share()))
+    case.deadline = deadline
+    case.warning_at = calendar.add_working_seconds(now, remaining * share)
+    case.light = Light.GREEN
+
+
+def pause(case: Case, now: datetime) -> None:
+    """Parking stops the clock: keep the working time left (none when already overdue)."""
+    left = calendar.working_seconds_between(now, case.deadline) if case.deadline else 0
+    case.paused_remaining_s = left
+    case.deadline = None
+    case.warning_at = None
+
+
+def resume(case: Case, now: datetime) -> None:
+    left = case.paused_remaining_s or 0
+    share = float(case.sla_policy.get("warning_share", warning_share()))
+    case.deadline = calendar.add_working_seconds(now, left)
+    case.warning_at = calendar.add_working_seconds(now, left * share)
+    case.paused_remaining_s = None
+    # The light it had before parking stands until the sweep looks again.
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    yellow: int
+    red: int
+    escalated: int
+
+
+_FINAL = tuple(s.value for s in (Status.CLOSED, Status.VOID, Status.MERGED))
+
+
+def _claim(sql: str, now: datetime, limit: int) -> list[tuple[int, str, bool, str]]:
+    with connection.cursor() as cur:
+        cur.execute(sql, [list(_FINAL), now, limit])
+        return [(r[0], r[1], r[2], r[3]) for r in cur.fetchall()]
+
+
+# Each query matches its partial index exactly (see Case.Meta.indexes).
+_RED_SQL = """
+SELECT id, status, supervised, handling_level FROM cases_case
+WHERE NOT (status = ANY(%s)) AND light <> 'red' AND deadline <= %s
+ORDER BY deadline LIMIT %s FOR UPDATE SKIP LOCKED
+"""
+_YELLOW_SQL = """
+SELECT id, status, supervised, handling_level FROM cases_case
+WHERE NOT (status = ANY(%s)) AND light = 'green' AND warning_at <= %s
+ORDER BY warning_at LIMIT %s FOR UPDATE SKIP LOCKED
+"""
+
+
+def _escalation_rule() -> str:
+    """What an overdue case triggers: "supervise" (督办 flag, seen by the district) or ""."""
+    return str(getattr(settings, "SLA_RED_ACTION", "supervise"))
+
+
+def sweep_batch(*, now: datetime | None = None, limit: int = 2000) -> SweepResult:
+    """One batch in one transaction: red first (it supersedes yellow), then yellow."""
+    from dispatch.services.notify import notify_light_changes
+
+    now = now or timezone.now()
+    escalate = _escalation_rule() == "supervise"
+    stamp = {"at": now.isoformat()}
+    with transaction.atomic():
+        red = _claim(_RED_SQL, now, limit)
+        red_ids = [r[0] for r in red]
+        to_supervise = [(r[0], r[1]) for r in red if escalate and not r[2]]
+        if red_ids:
+            Case.objects.filter(id__in=red_ids).update(light=Light.RED, updated_at=now)
+        if to_supervise:
+            Case.objects.filter(id__in=[c for c, _ in to_supervise]).update(supervised=True)
+        # Claimed after the red update, so a row both warned and overdue is only red.
+        yellow = _claim(_YELLOW_SQL, now, limit)
+        if yellow:
+            Case.objects.filter(id__in=[r[0] for r in yellow]).update(
+                light=Light.YELLOW, updated_at=now
+            )
+        events = [
+            CaseEvent(
+                case_id=c, action="sla_red", from_status=st, to_status=st, note="超期", data=stamp
+            )
+            for c, st, _s, _l in red
+        ]
+        events += [
+            CaseEvent(
+                case_id=c,
+                action="auto_supervise",
+                from_status=st,
+                to_status=st,
+                note="超期自动督办",
+                data=stamp,
+            )
+            for c, st in to_supervise
+        ]
+        events += [
+            CaseEvent(
+                case_id=c,
+                action="sla_yellow",
+                from_status=st,
+                to_status=st,
+                note="即将超期",
+                data=stamp,
+            )
+            for c, st, _s, _l in yellow
+        ]
+        CaseEvent.objects.bulk_create(events, batch_size=2000)
+        notify_light_changes(red_ids=red_ids, yellow_ids=[r[0] for r in yellow])
+    return SweepResult(yellow=len(yellow), red=len(red), escalated=len(to_supervise))
+
+
+def sweep(
+    *, now: datetime | None = None, limit: int = 2000, max_batches: int = 1000
+) -> SweepResult:
+    """Batches until nothing is due (or max_batches); each batch commits on its own."""
+    totals = SweepResult(0, 0, 0)
+    for _ in range(max_batches):
+        r = sweep_batch(now=now, limit=limit)
+        totals = SweepResult(
+            totals.yellow + r.yellow, totals.red + r.red, totals.escalated + r.escalated
+        )
+        if r.yellow + r.red < limit:
+            break
+    return totals
