@@ -116,7 +116,7 @@ def duplicate_candidates(case: Case, limit: int = 10) -> QuerySet[Case]:
         live(Case.objects.filter(category=category, created_at__gte=since))
         .exclude(id=case.id)
         .exclude(status=Status.MERGED)
-        .filter(location__dwithin=(case.location, D(m=category.duplicate_radius_m)))
+        .filter(location__distance_lte=(case.location, D(m=category.duplicate_radius_m)))
         .order_by("created_at")[:limit]
     )
 
