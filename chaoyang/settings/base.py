@@ -76,6 +76,13 @@ DATABASES = {
 }
 DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+# Django's own queries bind client-side and are never prepared; this lets the few hot
+# statements that ask for it (grids.selectors.locate) be prepared once per connection.
+# Set DB_PREPARE_THRESHOLD=none behind a transaction-pooling proxy.
+_prepare = env("DB_PREPARE_THRESHOLD", default="5")
+DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
+    None if _prepare.lower() == "none" else int(_prepare)
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
