@@ -131,6 +131,9 @@ def regions_import(
         cursor.execute("DROP TABLE _bi_stage")
         if dry_run:
             transaction.set_rollback(True)
+    if not dry_run:
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE grids_region")  # keep point → grid plans right
     logger.info(
         "boundary import %s (%s, dry run %s): created %d, updated %d, unchanged %d, warnings %d",
         path,

@@ -194,6 +194,9 @@ def build_demo_territory(seed: int = DEFAULT_SEED) -> Stats:
         _stage_regions(cursor, districts, streets)
         stats = _write_regions(cursor)
         cursor.execute(sql.DROP_TEMP)
+    with connection.cursor() as cursor:
+        # Fresh statistics, or the planner guesses a handful of grids and picks slow plans.
+        cursor.execute("ANALYZE grids_region")
     stats.update(built=True, seed=seed, seconds=round(time.monotonic() - started, 2), **_counts())
     logger.info("demo territory built: %s", stats)
     return stats
