@@ -7,11 +7,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from chaoyang.health import run_checks
+from dispatch.views.field_common import landing_url
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return redirect("grids:map")
+    """Send each user to the page of their main job; the map stays in the navigation."""
+    return redirect(landing_url(request.user))  # type: ignore[arg-type]
 
 
 @never_cache

@@ -1,0 +1,128 @@
+"""Hotline intake (96105 / 12345 calls): an operator registers the caller's report.
+
+The point comes from a map click (WGS 84, the frame the map draws in); a point outside
+the district is refused by intake unless the operator ticks "register as outside the
+jurisdiction", which the page offers as soon as the server has said the point is outside.
+"""
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_safe
+
+from dispatch.errors import ActionError
+from dispatch.services.intake import case_intake
+from dispatch.views.field import CODE_SLOT, duplicate_rows, forbidden, outline_url
+from dispatch.views.field_common import (
+    HOTLINE_ROLES,
+    OUTSIDE_ROLES,
+    category_tree,
+    centre_url,
+    form_errors,
+    page_actor,
+    roles_nav,
+    service_errors,
+    urgency_choices,
+    visible_case,
+)
+from dispatch.views.field_forms import LOCATION_FIELDS, HotlineForm, photo_count_error
+from grids import selectors as grid_selectors
+from grids import tiles
+
+
+def _context(
+    request: HttpRequest, form: HotlineForm, errors: dict[str, list[str]]
+) -> dict[str, object]:
+    actor = page_actor(request)
+    location_errors = [m for f in LOCATION_FIELDS for m in errors.get(f, [])]
+    tile_url = reverse("grids:tile", args=["LAYER", 0, 0, 0]).replace(
+        "LAYER/0/0/0", "{layer}/{z}/{x}/{y}"
+    )
+    return {
+        "form": form,
+        "values": form.data if form.is_bound else {},
+        "errors": errors,
+        "location_errors": location_errors,
+        "show_outside": bool(form.data.get("register_outside"))
+        or (bool(location_errors) and _point_outside(form)),
+        "may_register_outside": bool(actor.roles & OUTSIDE_ROLES),
+        "photos_lost": bool(request.FILES),
+        "categories": category_tree(),
+        "urgencies": urgency_choices(),
+        "nav": roles_nav(actor),
+        "map_config": {
+            "outlineUrl": outline_url(),
+            "codeSlot": CODE_SLOT,
+            # The operator's own street(s) to start with; the street layer shows the rest.
+            "codes": sorted({c for r in HOTLINE_ROLES for c in actor.regions.get(r, frozenset())})[
+                :5
+            ]
+            or [settings.HOME_DISTRICT_CODE],
+            "tileUrl": tile_url,
+            "streetMinZoom": tiles.LAYERS["street"].min_zoom,
+            "gridMinZoom": tiles.LAYERS["grid"].min_zoom,
+            "locateUrl": reverse("grids-locate"),
+            "center": settings.LEAFLET_CONFIG["DEFAULT_CENTER"],
+            "zoom": settings.LEAFLET_CONFIG["DEFAULT_ZOOM"],
+            "basemapUrl": settings.MAP_TILE_URL,
+            "basemapAttribution": settings.MAP_TILE_ATTRIBUTION,
+        },
+    }
+
+
+def _point_outside(form: HotlineForm) -> bool:
+    """The form carried a point and no grid covers it: intake refused it as outside."""
+    data = getattr(form, "cleaned_data", {})
+    lng, lat = data.get("lng"), data.get("lat")
+    return lng is not None and lat is not None and grid_selectors.locate(lng=lng, lat=lat) is None
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def hotline(request: HttpRequest) -> HttpResponse:
+    actor = page_actor(request)
+    if not actor.roles & HOTLINE_ROLES:
+        return forbidden(request, _("仅受理员、值班长和派遣员可以登记热线来电。"))
+    template = "dispatch/field/hotline.html"
+    if request.method != "POST":
+        return render(request, template, _context(request, HotlineForm(), {}))
+    form = HotlineForm(request.POST)
+    errors = photo_count_error(request)
+    if not form.is_valid() or errors:
+        errors.update(form_errors(form.errors))
+        return render(request, template, _context(request, form, errors), status=400)
+    try:
+        result = case_intake(user=actor.user, data=form.intake_input(request))
+    except ActionError as exc:
+        return render(
+            request, template, _context(request, form, service_errors(exc)), status=exc.status
+        )
+    url = reverse("dispatch:field-hotline-done", args=[result.case.id])
+    return redirect(url if result.created else f"{url}?repeat=1")
+
+
+@login_required
+@require_safe
+def hotline_done(request: HttpRequest, case_id: int) -> HttpResponse:
+    actor = page_actor(request)
+    case = visible_case(actor, case_id)
+    if case is None:
+        raise Http404(_("案件不存在或不在您的辖区"))
+    key = (
+        (case.idempotency_key or "").split(":", 1)[-1] if case.reporter_id == actor.user.id else ""
+    )
+    return render(
+        request,
+        "dispatch/field/hotline_done.html",
+        {
+            "case": case,
+            "duplicates": duplicate_rows(actor, case),
+            "repeat": request.GET.get("repeat") == "1",
+            "used_key": key,
+            "centre_url": centre_url(),
+            "nav": roles_nav(actor),
+        },
+    )
