@@ -1,0 +1,356 @@
+"""Street and district command centres: the map of open cases, the queues, the case panel.
+
+Thin views: every read starts from dispatch.selectors (scoped to the actor), every change
+goes through transitions.case_act. The page works without JavaScript (queue and case
+links are plain URLs); centre.js loads the same URLs as fragments, draws the map and
+polls for changes.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, Literal
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.contrib.gis.db.models.functions import Envelope
+from django.core.paginator import Paginator
+from django.db import models
+from django.db.models import Count, Q, QuerySet
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    JsonResponse,
+)
+from django.http.response import HttpResponseBase
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.vary import vary_on_headers
+
+from cases.models import Attachment, Case, Light, Status
+from dispatch import case_tiles, selectors
+from dispatch.actors import CENTRE_ROLES, Actor, actor_for
+from dispatch.errors import Conflict, Forbidden, Invalid, NotFound
+from dispatch.services.transitions import case_act
+from dispatch.workflow import BY_ACTION
+from grids.models import Region
+
+from .centre_panel import MAX_PHOTOS, ActionForm, panel_context, service_field_errors, short
+
+POLL_MS = 3000
+PAGE_SIZE = 25
+
+
+STALE_MESSAGE = gettext_lazy("案件已被他人处理,以下是最新状态,请核对后再操作。")
+
+
+@dataclass(frozen=True)
+class Queue:
+    key: str
+    label: Any
+    q: Q
+
+
+Q_ = selectors.QUEUES
+STREET_QUEUES = [
+    Queue("new", gettext_lazy("新上报"), Q_["new"]),
+    Queue("verifying", gettext_lazy("待核实"), Q_["verifying"]),
+    Queue("to_open", gettext_lazy("待立案"), Q_["to_open"]),
+    Queue("to_dispatch", gettext_lazy("待派遣"), Q_["to_dispatch"]),
+    Queue("returned", gettext_lazy("已回退"), Q_["returned"]),
+    Queue("to_check", gettext_lazy("待核查"), Q_["to_check"]),
+    Queue("to_close", gettext_lazy("待结案"), Q_["to_close"]),
+    Queue("requests", gettext_lazy("延期/挂账申请"), Q_["requests"]),
+    Queue("overdue", gettext_lazy("超期(红灯)"), Q_["overdue"]),
+    Queue("supervised", gettext_lazy("督办"), Q_["supervised"]),
+]
+# The district centre works on what streets escalated and on what is supervised; returns
+# and requests count only where the district handles the case.
+AT_DISTRICT = Q(handling_level="district")
+DISTRICT_QUEUES = [
+    Queue("escalated", gettext_lazy("街道上报待派遣"), Q(status=Status.ESCALATED)),
+    Queue("supervised", gettext_lazy("督办"), Q_["supervised"]),
+    Queue("overdue", gettext_lazy("超期(红灯)"), Q_["overdue"]),
+    Queue("returned", gettext_lazy("区级部门回退"), Q_["returned"] & AT_DISTRICT),
+    Queue("requests", gettext_lazy("延期/挂账申请"), Q_["requests"] & AT_DISTRICT),
+    Queue(
+        "in_progress",
+        gettext_lazy("区级在办"),
+        AT_DISTRICT & Q(status__in=[Status.DISPATCHED, Status.ACCEPTED, Status.DONE]),
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Centre:
+    level: Literal["street", "district"]
+    region: Region
+    queues: list[Queue]
+
+    def queue(self, key: str) -> Queue | None:
+        return next((q for q in self.queues if q.key == key), None)
+
+
+def centre_for(actor: Actor) -> Centre | None:
+    """The centre a user works in: the district's if they hold a centre role there, else
+    their street's; None without a centre role."""
+    home = settings.HOME_DISTRICT_CODE
+    codes = {c for role in CENTRE_ROLES for c in actor.regions.get(role, frozenset())}
+    if home in codes:
+        region = Region.objects.only("id", "code", "name").get(code=home)
+        return Centre("district", region, DISTRICT_QUEUES)
+    streets = sorted(c for c in codes if len(c) == 9)
+    if not streets:
+        return None
+    region = Region.objects.only("id", "code", "name").get(code=streets[0])
+    return Centre("street", region, STREET_QUEUES)
+
+
+@dataclass(frozen=True)
+class Ctx:
+    actor: Actor
+    centre: Centre
+
+
+View = Callable[..., HttpResponseBase]
+
+
+def centre_view(view: View) -> View:
+    """Login required; users without a command-centre role get a page that says so."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        actor = actor_for(request.user)
+        centre = centre_for(actor)
+        if centre is None:
+            return render(request, "dispatch/centre/no_role.html", status=403)
+        return view(request, Ctx(actor, centre), *args, **kwargs)
+
+    return wrapper
+
+
+def live_cases(actor: Actor) -> QuerySet[Case]:
+    return selectors.live(selectors.cases_visible(actor))
+
+
+def queue_counts(ctx: Ctx) -> dict[str, int]:
+    if ctx.centre.level == "street":
+        counts = selectors.queue_counts(ctx.actor)
+    else:
+        counts = live_cases(ctx.actor).aggregate(
+            **{q.key: Count("id", filter=q.q) for q in ctx.centre.queues}
+        )
+    counts["total"] = live_cases(ctx.actor).count()
+    return counts
+
+
+def is_fragment(request: HttpRequest) -> bool:
+    """centre.js asks for fragments; a plain link or form post gets a whole page."""
+    return request.headers.get("X-Requested-With") == "fetch"
+
+
+# --- the page ---------------------------------------------------------------------------
+
+
+def _bbox(region: Region) -> list[float] | None:
+    env = Region.objects.filter(id=region.id).annotate(e=Envelope("boundary")).first()
+    if env is None or env.e is None:
+        return None
+    w, s, e, n = env.e.extent
+    return [w, s, e, n]
+
+
+def _queue_page(ctx: Ctx, queue: Queue, page: str | None) -> dict[str, Any]:
+    # The most urgent first: red, then yellow, then by deadline.
+    rank = models.Case(
+        models.When(light=Light.RED, then=0), models.When(light=Light.YELLOW, then=1), default=2
+    )
+    qs = (
+        live_cases(ctx.actor)
+        .filter(queue.q)
+        .select_related("category", "street")
+        .annotate(rank=rank)
+        .order_by("rank", models.F("deadline").asc(nulls_last=True), "id")
+    )
+    paginator = Paginator(qs, PAGE_SIZE)
+    return {"queue": queue, "page": paginator.get_page(page), "now": timezone.now()}
+
+
+def _config(request: HttpRequest, ctx: Ctx) -> dict[str, Any]:
+    slot = "999999"
+    tile = reverse("dispatch:centre-tile", args=[0, 0, 0]).replace("0/0/0", "{z}/{x}/{y}")
+    grid_tile = reverse("grids:tile", args=["LAYER", 0, 0, 0]).replace(
+        "LAYER/0/0/0", "{layer}/{z}/{x}/{y}"
+    )
+    return {
+        "level": ctx.centre.level,
+        "regionCode": ctx.centre.region.code,
+        "bbox": _bbox(ctx.centre.region),
+        "caseTileUrl": tile,
+        "gridTileUrl": grid_tile,
+        "outlineUrl": reverse("grids:region-outline", args=[ctx.centre.region.code]),
+        "nearestUrl": reverse("dispatch:centre-nearest"),
+        "countsUrl": reverse("dispatch:centre-counts"),
+        "changesUrl": reverse("case-changes"),
+        "queueUrl": reverse("dispatch:centre-queue", args=["__q__"]),
+        "panelUrl": reverse("dispatch:centre-case", args=[int(slot)]).replace(slot, "__id__"),
+        "pointMinZoom": case_tiles.POINT_MIN_ZOOM,
+        "pollMs": POLL_MS,
+        "since": timezone.now().isoformat(),
+        "basemapUrl": settings.MAP_TILE_URL,
+        "basemapAttribution": settings.MAP_TILE_ATTRIBUTION,
+        "center": settings.LEAFLET_CONFIG["DEFAULT_CENTER"],
+        "zoom": settings.LEAFLET_CONFIG["DEFAULT_ZOOM"],
+        "minZoom": settings.LEAFLET_CONFIG["MIN_ZOOM"],
+        "maxZoom": settings.LEAFLET_CONFIG["MAX_ZOOM"],
+    }
+
+
+STRINGS = {
+    "loading": gettext_lazy("加载中…"),
+    "loadFailed": gettext_lazy("加载失败,请稍后重试。"),
+    "networkError": gettext_lazy("网络错误,正在重试…"),
+    "sessionExpired": gettext_lazy("登录已过期,请刷新页面重新登录。"),
+    "noCaseHere": gettext_lazy("该位置附近没有案件。"),
+    "zoomForCases": gettext_lazy("放大地图可点选单个案件"),
+    "updated": gettext_lazy("案件已更新"),
+    "changedWhileEditing": gettext_lazy("该案件刚刚发生变化。提交时将以最新状态为准。"),
+    "reloadPanel": gettext_lazy("刷新案件"),
+    "synthetic": gettext_lazy("合成边界,仅供演示"),
+    "live": gettext_lazy("实时更新中"),
+    "lastUpdate": gettext_lazy("最后更新 %(t)s"),
+}
+
+
+@centre_view
+@require_safe
+def centre(request: HttpRequest, ctx: Ctx) -> HttpResponse:
+    counts = queue_counts(ctx)
+    queue = ctx.centre.queue(request.GET.get("queue", "")) or ctx.centre.queues[0]
+    case = None
+    if (raw := request.GET.get("case", "")).isdigit():
+        case = selectors.case_get(ctx.actor, int(raw))
+    context = {
+        "centre": ctx.centre,
+        "queues": [(q, counts.get(q.key, 0)) for q in ctx.centre.queues],
+        "total": counts["total"],
+        "config": _config(request, ctx),
+        "strings": STRINGS,
+        **_queue_page(ctx, queue, request.GET.get("page")),
+    }
+    if case is not None:
+        context["panel"] = panel_context(ctx.actor, case)
+    return render(request, "dispatch/centre/page.html", context)
+
+
+@centre_view
+@require_safe
+def counts(request: HttpRequest, ctx: Ctx) -> JsonResponse:
+    response = JsonResponse(queue_counts(ctx))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@centre_view
+@require_safe
+def queue_cases(request: HttpRequest, ctx: Ctx, key: str) -> HttpResponse:
+    queue = ctx.centre.queue(key)
+    if queue is None:
+        raise Http404(_("没有这个队列"))
+    context = {"centre": ctx.centre, **_queue_page(ctx, queue, request.GET.get("page"))}
+    return render(request, "dispatch/centre/_queue_table.html", context)
+
+
+# --- the case panel -----------------------------------------------------------------------
+
+
+def _visible(ctx: Ctx, pk: int) -> Case:
+    case = selectors.case_get(ctx.actor, pk)
+    if case is None:
+        raise Http404(_("案件不存在或不在您的辖区"))
+    return case
+
+
+def _panel(
+    request: HttpRequest, ctx: Ctx, case: Case, status: int = 200, **kw: Any
+) -> HttpResponse:
+    context = {"centre": ctx.centre, "panel": panel_context(ctx.actor, case, **kw)}
+    template = "_case_panel.html" if is_fragment(request) else "case_page.html"
+    response = render(request, f"dispatch/centre/{template}", context, status=status)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@centre_view
+@require_safe
+@vary_on_headers("X-Requested-With")
+def case_panel(request: HttpRequest, ctx: Ctx, pk: int) -> HttpResponse:
+    return _panel(request, ctx, _visible(ctx, pk))
+
+
+@centre_view
+@require_POST
+@vary_on_headers("X-Requested-With")
+def case_action(request: HttpRequest, ctx: Ctx, pk: int) -> HttpResponse:
+    case = _visible(ctx, pk)
+    form = ActionForm(request.POST)
+    photos = request.FILES.getlist("photos")
+    action = request.POST.get("action", "")
+    submitted = {k: request.POST.get(k, "") for k in ("note", "department", "deadline")}
+    submitted.update(target_case=request.POST.get("target_case", ""))
+    keep = {"open_action": action, "submitted": submitted, "message_kind": "error"}
+    if not form.is_valid() or len(photos) > MAX_PHOTOS:
+        errors = {k: [str(m) for m in v] for k, v in form.errors.items()}
+        if len(photos) > MAX_PHOTOS:
+            errors["photos"] = [_("最多上传 %(n)s 张照片") % {"n": MAX_PHOTOS}]
+        message = _("请检查填写的内容。")
+        return _panel(request, ctx, case, 400, message=message, errors=errors, **keep)
+    try:
+        case = case_act(case_id=pk, user=ctx.actor.user, action=action, data=form.to_input(photos))
+    except Invalid as exc:
+        errors = service_field_errors(exc)
+        return _panel(request, ctx, case, 400, message=short(exc.message), errors=errors, **keep)
+    except (Conflict, Forbidden, NotFound) as exc:
+        fresh = _visible(ctx, pk)
+        # The page's copy was stale: whatever the service objected to (a state or a
+        # jurisdiction that no longer fits), the reason is that someone else acted first.
+        if form.cleaned_data["version"] != fresh.version:
+            message, status, kind = str(STALE_MESSAGE), 409, "conflict"
+        else:
+            message, status = short(exc.message), exc.status
+            kind = "conflict" if isinstance(exc, Conflict) else "error"
+        return _panel(request, ctx, fresh, status, message=message, message_kind=kind)
+    label = BY_ACTION[action].label
+    after = selectors.case_get(ctx.actor, case.id)
+    if after is None:  # e.g. it moved out of this actor's sight
+        return HttpResponse(_("操作已完成。"), content_type="text/plain; charset=utf-8")
+    return _panel(
+        request, ctx, after, message=_("已完成“%(a)s”。") % {"a": label}, message_kind="success"
+    )
+
+
+@centre_view
+@require_safe
+def photo(request: HttpRequest, ctx: Ctx, pk: int, size: str) -> FileResponse:
+    """A case photo, served only to someone who may see the case (not from MEDIA_URL:
+    photos show people and addresses, and MEDIA_URL has no login in front of it)."""
+    att = Attachment.objects.filter(
+        id=pk, case__in=selectors.cases_visible(ctx.actor).values("id")
+    ).first()
+    if att is None or size not in ("full", "thumb"):
+        raise Http404(_("照片不存在"))
+    file = att.thumbnail if size == "thumb" else att.image
+    try:
+        handle = file.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404(_("照片文件缺失")) from exc
+    response = FileResponse(handle, content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=86400"  # a stored photo never changes
+    return response
