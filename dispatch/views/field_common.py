@@ -158,6 +158,15 @@ def centre_url() -> str:
     return f"{get_script_prefix()}centre/"
 
 
+def centre_case_url(case_id: int) -> str:
+    """The case in the command centre's panel, or the centre itself while that page is
+    not there."""
+    try:
+        return reverse("dispatch:centre-case", args=[case_id])
+    except NoReverseMatch:
+        return centre_url()
+
+
 def landing_url(user: User) -> str:
     """Where a user starts after login: the page of their main job."""
     actor = actor_for(user)

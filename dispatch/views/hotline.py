@@ -20,7 +20,7 @@ from dispatch.views.field_common import (
     HOTLINE_ROLES,
     OUTSIDE_ROLES,
     category_tree,
-    centre_url,
+    centre_case_url,
     form_errors,
     page_actor,
     roles_nav,
@@ -62,6 +62,7 @@ def _context(
             ]
             or [settings.HOME_DISTRICT_CODE],
             "tileUrl": tile_url,
+            "homeCode": settings.HOME_DISTRICT_CODE,
             "streetMinZoom": tiles.LAYERS["street"].min_zoom,
             "gridMinZoom": tiles.LAYERS["grid"].min_zoom,
             "locateUrl": reverse("grids-locate"),
@@ -122,7 +123,7 @@ def hotline_done(request: HttpRequest, case_id: int) -> HttpResponse:
             "duplicates": duplicate_rows(actor, case),
             "repeat": request.GET.get("repeat") == "1",
             "used_key": key,
-            "centre_url": centre_url(),
+            "centre_url": centre_case_url(case.id),
             "nav": roles_nav(actor),
         },
     )

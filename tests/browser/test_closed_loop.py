@@ -1,12 +1,13 @@
-"""The closed loop in a real browser, across four logins on phone-sized screens.
+"""The closed loop in a real browser, across four logins.
 
-A grid worker reports with a photo and the phone's GPS → the shift lead opens the case →
-the dispatcher dispatches it → the department handler accepts and reports done with a
-photo → the grid worker's check passes with a photo → the shift lead closes it; the
-timeline then shows every step. Every step is a click on a page; nothing is done through
-a service call behind the browser's back.
+A grid worker reports with a photo and the phone's GPS → the shift lead opens the case in
+the street command centre → the dispatcher dispatches it there → the department handler
+accepts and reports done with a photo → the grid worker's check passes with a photo → the
+shift lead closes it; the timeline then shows every step. The grid worker and the handler
+use phones (390×844), the command centre a desktop. Every step is a click on a page;
+nothing is done through a service call behind the browser's back.
 
-Set FIELD_SCREENSHOTS=<dir> to keep a screenshot of each page (390×844, a phone).
+Set FIELD_SCREENSHOTS=<dir> to keep a screenshot of each page.
 """
 
 import io
@@ -25,6 +26,7 @@ from playwright.sync_api import (
     Browser,
     BrowserContext,
     FilePayload,
+    Locator,
     Page,
     Route,
     ViewportSize,
@@ -40,6 +42,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "chaoyang2026"  # the demo accounts' password (settings.DEMO_PASSWORD)
 GRID1 = "110105001001001"  # jianwai_grid1's grid
 PHONE: ViewportSize = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 STEPS = ["report", "open", "dispatch", "accept", "report_done", "check_pass", "close"]
 
 
@@ -69,8 +72,8 @@ def photo(colour: str) -> FilePayload:
     return {"name": f"{colour}.jpg", "mimeType": "image/jpeg", "buffer": out.getvalue()}
 
 
-class Phones:
-    """One browser context per person, as if each held their own phone."""
+class People:
+    """One browser context per person: a phone in the field, a desktop in the centre."""
 
     def __init__(self, browser: Browser, base: str) -> None:
         self.browser = browser
@@ -78,12 +81,14 @@ class Phones:
         self.contexts: list[BrowserContext] = []
         self.shots = os.environ.get("FIELD_SCREENSHOTS", "")
 
-    def login(self, username: str, where: tuple[float, float] | None = None) -> Page:
+    def login(
+        self, username: str, where: tuple[float, float] | None = None, *, desk: bool = False
+    ) -> Page:
         context = self.browser.new_context(
-            viewport=PHONE,
-            device_scale_factor=2,
-            is_mobile=True,
-            has_touch=True,
+            viewport=DESKTOP if desk else PHONE,
+            device_scale_factor=1 if desk else 2,
+            is_mobile=not desk,
+            has_touch=not desk,
             locale="zh-CN",
             timezone_id="Asia/Shanghai",
             reduced_motion="reduce",
@@ -111,8 +116,8 @@ class Phones:
 
 
 @pytest.fixture
-def phones(live_server: Any, demo: None, browser: Browser) -> Iterator[Phones]:
-    p = Phones(browser, live_server.url)
+def people(live_server: Any, demo: None, browser: Browser) -> Iterator[People]:
+    p = People(browser, live_server.url)
     yield p
     p.close()
 
@@ -132,19 +137,33 @@ def act(page: Page, action: str, fill: dict[str, str] | None = None, **files: Fi
     expect(page.locator(".messages")).to_contain_text("已完成")
 
 
-def open_case(page: Page, base: str, case: Case) -> None:
-    page.goto(f"{base}/field/cases/{case.id}/")
-    expect(page.locator(".case-head .case-number")).to_have_text(case.number)
+def centre_form(page: Page, queue: str, case: Case, action: str) -> Locator:
+    """In the command centre: pick the case from a queue and open an action's form."""
+    expect(page).to_have_url(re.compile(r"/centre/"))
+    page.locator(f'a.queue-link[data-queue="{queue}"]').click()
+    row = page.locator(f'#queue-cases tr[data-case="{case.id}"]')
+    expect(row).to_be_visible()
+    row.click()
+    expect(page.locator("#case-title")).to_have_text(case.number)
+    page.locator(f'.action-btn[data-action="{action}"]').click()
+    form = page.locator(f"#act-{case.id}-{action}")
+    expect(form).to_be_visible()
+    return form
 
 
-def test_a_case_goes_round_the_closed_loop(phones: Phones) -> None:
-    base = phones.base
+def centre_submit(page: Page, form: Locator, label: str) -> None:
+    form.locator("button[type=submit]").click()
+    expect(page.locator(".panel-msg-success")).to_contain_text(f"已完成“{label}”")
+
+
+def test_a_case_goes_round_the_closed_loop(people: People) -> None:
+    base = people.base
     lng, lat = inside(GRID1)
 
     # 1. The grid worker, on patrol with GPS, reports exposed garbage with a photo.
-    worker = phones.login("jianwai_grid1", where=(lng, lat))
+    worker = people.login("jianwai_grid1", where=(lng, lat))
     expect(worker).to_have_url(re.compile(r"/field/tasks/$"))
-    phones.shot(worker, "01-worker-tasks-empty")
+    people.shot(worker, "01-worker-tasks-empty")
     worker.get_by_role("link", name=re.compile("上报新问题")).click()
     expect(worker.locator("#gps-source")).to_have_text("GPS 定位")
     assert abs(float(worker.locator("#f-lng").input_value()) - lng) < 1e-6
@@ -156,51 +175,53 @@ def test_a_case_goes_round_the_closed_loop(phones: Phones) -> None:
     worker.locator("#f-photos").set_input_files(photo("red"))
     expect(worker.locator("#f-photos-preview img")).to_have_count(1)
     worker.locator("#f-description").fill("建外第一社区东门外人行道有两袋暴露垃圾")
-    phones.shot(worker, "02-worker-report-filled")
+    people.shot(worker, "02-worker-report-filled")
     worker.locator("#report-form button[type=submit]").click()
     expect(worker.locator("#done-title")).to_have_text("上报成功")
     number = worker.locator("#case-number").inner_text().strip()
-    phones.shot(worker, "03-worker-report-done")
+    people.shot(worker, "03-worker-report-done")
     case = Case.objects.get(number=number)
     assert case.grid is not None and case.grid.code == GRID1
     assert case.attachments.count() == 1
 
-    # 2. The shift lead opens the case.
-    lead = phones.login("jianwai_lead")
-    open_case(lead, base, case)
-    phones.shot(lead, "04-lead-case")
-    act(lead, "open")
+    # 2. The shift lead opens the case in the street command centre.
+    lead = people.login("jianwai_lead", desk=True)
+    form = centre_form(lead, "to_open", case, "open")
+    people.shot(lead, "04-lead-centre")
+    centre_submit(lead, form, "立案")
 
     # 3. The dispatcher sends it to the street's sanitation unit.
-    dispatcher = phones.login("jianwai_dispatcher")
-    open_case(dispatcher, base, case)
-    dispatcher.locator("#action-dispatch summary").click()
+    dispatcher = people.login("jianwai_dispatcher", desk=True)
+    form = centre_form(dispatcher, "to_dispatch", case, "dispatch")
     sanitation = Department.objects.get(code="110105001-sanitation")
-    dispatcher.locator("#dispatch-department").select_option(str(sanitation.id))
-    act(dispatcher, "dispatch")
+    form.locator("select[name=department]").select_option(str(sanitation.id))
+    centre_submit(dispatcher, form, "派遣")
 
     # 4. The handler finds it in the inbox, accepts it, then reports it done with a photo.
-    handler = phones.login("jianwai_hw")
+    handler = people.login("jianwai_hw")
     expect(handler).to_have_url(re.compile(r"/field/inbox/$"))
     new = handler.locator("[data-group=new]")
     expect(new).to_contain_text(number)
-    phones.shot(handler, "05-handler-inbox")
+    people.shot(handler, "05-handler-inbox")
     new.get_by_role("link", name=re.compile(number)).click()
     act(handler, "accept")
-    phones.shot(handler, "06-handler-accepted")
+    people.shot(handler, "06-handler-accepted")
     act(handler, "report_done", {"textarea[name=note]": "已清运,路面已冲洗"}, photos=photo("green"))
 
     # 5. The grid worker sees it to check, and passes the check with a photo.
     worker.goto(f"{base}/field/tasks/")
     check = worker.locator("[data-section=check]")
     expect(check).to_contain_text(number)
-    phones.shot(worker, "07-worker-tasks-check")
+    people.shot(worker, "07-worker-tasks-check")
     check.get_by_role("link", name=re.compile(number)).click()
     act(worker, "check_pass", photos=photo("blue"))
 
-    # 6. The shift lead closes it.
-    open_case(lead, base, case)
-    act(lead, "close")
+    # 6. The shift lead closes it in the command centre.
+    lead.goto(f"{base}/centre/")
+    centre_submit(lead, centre_form(lead, "to_close", case, "close"), "结案")
+    # The centre's timeline shows every step too.
+    for action in STEPS:
+        expect(lead.locator(f"#case-panel .timeline .tl-{action}")).to_have_count(1)
 
     # The timeline shows every step, in order, on every participant's page.
     case.refresh_from_db()
@@ -215,7 +236,7 @@ def test_a_case_goes_round_the_closed_loop(phones: Phones) -> None:
         expect(timeline).to_contain_text(label)
     expect(timeline).to_contain_text("建外街道环卫所")
     expect(worker.locator(".timeline img")).to_have_count(3)  # report, done, check photos
-    phones.shot(worker, "08-worker-case-closed")
+    people.shot(worker, "08-worker-case-closed")
 
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -228,9 +249,9 @@ def fill_report(page: Page, text: str) -> None:
     expect(page.locator("#gps-source")).to_have_text("GPS 定位")
 
 
-def test_a_report_form_keeps_one_key_until_its_case_is_registered(phones: Phones) -> None:
-    base = phones.base
-    worker = phones.login("jianwai_grid1", where=inside(GRID1))
+def test_a_report_form_keeps_one_key_until_its_case_is_registered(people: People) -> None:
+    base = people.base
+    worker = people.login("jianwai_grid1", where=inside(GRID1))
     key = worker.locator("#f-idempotency-key")
 
     worker.goto(f"{base}/field/report/")
