@@ -299,3 +299,50 @@ def test_a_report_form_keeps_one_key_until_its_case_is_registered(people: People
     assert Case.objects.count() == 2
     number = worker.locator("#case-number").inner_text().strip()
     assert Case.objects.get(number=number).description == "第二次上报:信号不好"
+
+
+def click_map(page: Page, lng: float, lat: float) -> None:
+    x, y = page.evaluate(
+        "([lat, lng]) => { const p = window.chaoyangPickMap.latLngToContainerPoint([lat, lng]);"
+        " return [p.x, p.y]; }",
+        [lat, lng],
+    )
+    box = page.locator("#pick-map").bounding_box()
+    assert box and 0 < x < box["width"] and 0 < y < box["height"], "point is off the map"
+    page.locator("#pick-map").click(position={"x": x, "y": y})
+
+
+def test_hotline_call_from_outside_the_district_is_registered_for_transfer(
+    people: People,
+) -> None:
+    operator = people.login("jianwai_operator", desk=True)
+    operator.goto(f"{people.base}/field/hotline/")
+    expect(operator.locator("#pick-map[data-outlines=loaded]")).to_have_count(1)
+    operator.locator("#f-citizen_name").fill("张先生")
+    operator.locator("#f-citizen_phone").fill("13700001111")
+    operator.locator("#f-category").select_option("0601")
+    operator.locator("#f-description").fill("来电反映:小区门口垃圾堆积")
+    outside = operator.locator("#outside-box")
+    expect(outside).to_be_hidden()
+
+    # Inside the district first: the server names the grid.
+    lng, lat = inside(GRID1)
+    click_map(operator, lng, lat)
+    expect(operator.locator("#point-status")).to_contain_text("建外第一社区第1网格")
+    expect(outside).to_be_hidden()
+
+    # Then the caller turns out to be in Dongcheng, the western neighbour: outside.
+    lng, lat = inside("110101")
+    operator.evaluate("([lat, lng]) => window.chaoyangPickMap.setView([lat, lng], 13)", [lat, lng])
+    click_map(operator, lng, lat)
+    expect(operator.locator("#point-status")).to_contain_text("不在朝阳区")
+    expect(outside).to_be_visible()
+    outside.get_by_label("登记为非本辖区").check()
+    people.shot(operator, "09-hotline-outside")
+    operator.locator("#hotline-form button[type=submit]").click()
+    expect(operator.locator("#done-title")).to_have_text("登记成功")
+    number = operator.locator("#case-number").inner_text().strip()
+    case = Case.objects.get(number=number)
+    assert case.outside_jurisdiction and case.grid is None and case.location is not None
+    assert case.source == "hotline"
+    expect(operator.locator(".success-card")).to_contain_text("非本辖区")
