@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST, require_safe
 from cases.models import Attachment, Case, Satisfaction
 from chaoyang.roles import Role
 from dispatch import selectors
-from dispatch.actors import Actor
+from dispatch.actors import CENTRE_ROLES, Actor
 from dispatch.errors import ActionError, Conflict, Forbidden, NotFound
 from dispatch.models import Assignment
 from dispatch.services.transitions import ActionInput, case_act
@@ -73,6 +73,8 @@ CONFIRM = {
     "void": gettext_lazy("确定作废该案件吗?"),
 }
 CONFLICT_MESSAGE = gettext_lazy("案件已被他人处理,请刷新")
+# What a form shows again after an error (files cannot be kept).
+KEPT_INPUTS = ("note", "target_case", "deadline", "result", "satisfaction", "department")
 
 
 @dataclass
@@ -157,7 +159,7 @@ def back_link(actor: Actor, case: Case) -> tuple[str, str]:
         return reverse("dispatch:field-inbox"), _("部门待办")
     if Role.GRID_WORKER in roles:
         return reverse("dispatch:field-tasks"), _("我的任务")
-    if roles & {Role.INTAKE_OPERATOR, Role.SHIFT_LEAD, Role.DISPATCHER, Role.LEADER}:
+    if roles & CENTRE_ROLES:
         return centre_url(), _("指挥中心")
     return reverse("home"), _("首页")
 
@@ -179,9 +181,7 @@ def render_case(
             form.errors = errors or {}
             shown = {name for name, _required in form.inputs}
             form.general = [m for k, msgs in form.errors.items() if k not in shown for m in msgs]
-            form.values = {k: request.POST.get(k, "") for k in ("note", "target_case", "deadline")}
-            form.values.update({k: request.POST.get(k, "") for k in ("result", "satisfaction")})
-            form.values["department"] = request.POST.get("department", "")
+            form.values = {k: request.POST.get(k, "") for k in KEPT_INPUTS}
             form.expanded = True
     if failed and errors and not any(f.action == failed for f in forms):
         alert = alert or ";".join(m for msgs in errors.values() for m in msgs)
