@@ -1,0 +1,301 @@
+"""Every read of the base databases, already scoped to what the user may see.
+
+A district role sees everything, a street role its street, a community role its
+community's grids, a grid worker their grids — judged by the grid and street stored on
+each row at write time, so every filter is a plain index. Population depends on grids
+only: the scope is built here from grids' memberships, not from dispatch's Actor.
+"""
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from grids.models import Level, Membership, Region
+
+from .models import Building, HousingUnit, Organisation, Person
+from .protect import id_index, phone_index
+from .validators import (
+    ValidationFailure,
+    normalise_address,
+    normalise_phone,
+    normalise_text,
+    parse_credit_code,
+    parse_identity_number,
+)
+
+
+@dataclass(frozen=True)
+class PopulationScope:
+    """What one user may see: everything, or some streets and some grids."""
+
+    everything: bool = False
+    street_ids: frozenset[int] = frozenset()
+    grid_ids: frozenset[int] = frozenset()  # held grids and every grid of held communities
+    codes: frozenset[str] = frozenset()  # the region codes of the memberships
+
+    @property
+    def empty(self) -> bool:
+        return not (self.everything or self.street_ids or self.grid_ids)
+
+    def q(self, *, grid: str = "grid_id", street: str = "street_id") -> Q:
+        """The rows in scope, as a filter on the model's stored grid and street."""
+        if self.everything:
+            return Q()
+        q = Q(pk__in=[])
+        if self.street_ids:
+            q |= Q(**{f"{street}__in": sorted(self.street_ids)})
+        if self.grid_ids:
+            q |= Q(**{f"{grid}__in": sorted(self.grid_ids)})
+        return q
+
+    def covers(self, code: str) -> bool:
+        """Whether a region (by code) lies wholly inside the scope."""
+        if self.everything:
+            return True
+        return any(code.startswith(c) for c in self.codes)
+
+
+NOTHING = PopulationScope()
+
+
+def population_scope(user: AbstractBaseUser | AnonymousUser) -> PopulationScope:
+    """The scope of a user from their memberships (any role); superusers see everything.
+
+    Department handlers have no territorial membership and see nobody: they act on cases,
+    not on the base databases.
+    """
+    if not user.is_authenticated:
+        return NOTHING
+    if getattr(user, "is_superuser", False):
+        return PopulationScope(everything=True)
+    rows = list(
+        Membership.objects.filter(user_id=user.pk).values_list(
+            "region_id", "region__level", "region__code"
+        )
+    )
+    codes = frozenset(code for _, _, code in rows)
+    if settings.HOME_DISTRICT_CODE in codes:
+        return PopulationScope(everything=True, codes=codes)
+    streets = {rid for rid, level, _ in rows if level == Level.STREET}
+    grids = {rid for rid, level, _ in rows if level == Level.GRID}
+    communities = [rid for rid, level, _ in rows if level == Level.COMMUNITY]
+    if communities:
+        grids |= set(
+            Region.objects.filter(parent_id__in=communities, level=Level.GRID).values_list(
+                "id", flat=True
+            )
+        )
+    return PopulationScope(street_ids=frozenset(streets), grid_ids=frozenset(grids), codes=codes)
+
+
+def region_q(region: Region, *, grid: str = "grid_id", street: str = "street_id") -> Q:
+    """Rows inside one region (any level), by the stored grid / street columns."""
+    if region.level == Level.DISTRICT:
+        return Q()
+    if region.level == Level.STREET:
+        return Q(**{street: region.id})
+    if region.level == Level.COMMUNITY:
+        # A semi-join on the community's grids keeps to the (grid, …) indexes.
+        return Q(**{f"{grid}__in": Region.objects.filter(parent_id=region.id).values("id")})
+    return Q(**{grid: region.id})
+
+
+def region_in_scope(scope: PopulationScope, code: str) -> Region | None:
+    """The region with this code if the scope covers it, else None."""
+    if not scope.covers(code):
+        return None
+    return Region.objects.filter(code=code).select_related("parent__parent__parent").first()
+
+
+# --- lists ---------------------------------------------------------------------------------
+
+
+def persons_visible(scope: PopulationScope) -> QuerySet[Person]:
+    return Person.objects.filter(scope.q())
+
+
+def person_get(scope: PopulationScope, person_id: int) -> Person | None:
+    return (
+        persons_visible(scope)
+        .select_related("grid__parent", "street")
+        .prefetch_related("care_tags", "residences__unit__building")
+        .filter(id=person_id)
+        .first()
+    )
+
+
+def buildings_visible(scope: PopulationScope) -> QuerySet[Building]:
+    return Building.objects.filter(scope.q())
+
+
+def housing_visible(scope: PopulationScope) -> QuerySet[HousingUnit]:
+    return HousingUnit.objects.filter(scope.q())
+
+
+def organisations_visible(scope: PopulationScope) -> QuerySet[Organisation]:
+    return Organisation.objects.filter(scope.q())
+
+
+def organisation_get(scope: PopulationScope, org_id: int) -> Organisation | None:
+    return (
+        organisations_visible(scope)
+        .select_related("grid", "community", "street")
+        .filter(id=org_id)
+        .first()
+    )
+
+
+# --- search --------------------------------------------------------------------------------
+
+
+class Mode(StrEnum):
+    ALL = "all"
+    NAME = "name"
+    ID_NUMBER = "id_number"
+    ID_FRAGMENT = "id_fragment"
+    PHONE = "phone"
+    INVALID = "invalid"
+
+
+MODE_LABELS = {
+    Mode.ALL: _("全部"),
+    Mode.NAME: _("按姓名"),
+    Mode.ID_NUMBER: _("按完整身份证号"),
+    Mode.ID_FRAGMENT: _("按身份证号前6位和后4位"),
+    Mode.PHONE: _("按电话"),
+    Mode.INVALID: _("无法识别"),
+}
+
+
+@dataclass(frozen=True)
+class PersonQuery:
+    mode: Mode
+    text: str = ""
+    head: str = ""
+    tail: str = ""
+    error: str = ""
+
+    @property
+    def label(self) -> str:
+        return str(MODE_LABELS[self.mode])
+
+
+# 110105********1234, 110105*1234, 110105…1234, 110105 1234: a head, masking, a tail.
+_FRAGMENT = re.compile(r"^(\d{6})[\s*＊·.…_-]+(\d{3}[\dX])$")
+_TAIL_ONLY = re.compile(r"^[*＊…]+(\d{3}[\dX])$")
+
+
+def classify_person_query(raw: str) -> PersonQuery:
+    """What a search box entry is: a full number, a masked fragment, a phone or a name."""
+    text = normalise_text(raw).upper()
+    if not text:
+        return PersonQuery(Mode.ALL)
+    compact = text.replace(" ", "")
+    if re.fullmatch(r"\d{17}[\dX]", compact):
+        try:
+            info = parse_identity_number(compact)
+        except ValidationFailure as exc:
+            return PersonQuery(Mode.INVALID, compact, error=str(exc))
+        return PersonQuery(Mode.ID_NUMBER, info.number)
+    if m := _FRAGMENT.match(text):
+        return PersonQuery(Mode.ID_FRAGMENT, text, head=m.group(1), tail=m.group(2))
+    if m := _TAIL_ONLY.match(compact):
+        return PersonQuery(Mode.ID_FRAGMENT, text, tail=m.group(1))
+    if re.fullmatch(r"[\d\s()+\-]{7,}", text):
+        try:
+            return PersonQuery(Mode.PHONE, normalise_phone(text))
+        except ValidationFailure as exc:
+            return PersonQuery(Mode.INVALID, text, error=str(exc))
+    return PersonQuery(Mode.NAME, text)
+
+
+def _name_filter(field: str, text: str) -> Q:
+    """A name search the trigram GIN index can answer.
+
+    One or two characters give no trigram inside '%…%', so a short entry is a prefix
+    search (its leading trigrams are anchored); longer ones match anywhere.
+    """
+    if len(text) <= 2:
+        return Q(**{f"{field}__startswith": text})
+    return Q(**{f"{field}__icontains": text})
+
+
+@dataclass(frozen=True)
+class PersonFilters:
+    hukou: str = ""
+    status: str = ""
+    care_tag: str = ""
+    region: Region | None = None
+
+
+def person_search(
+    scope: PopulationScope, query: PersonQuery, filters: PersonFilters | None = None
+) -> QuerySet[Person]:
+    qs = persons_visible(scope)
+    if query.mode is Mode.INVALID:
+        return qs.none()
+    if query.mode is Mode.ID_NUMBER:
+        qs = qs.filter(id_number_index=id_index(query.text))
+    elif query.mode is Mode.ID_FRAGMENT:
+        qs = qs.filter(id_tail=query.tail)
+        if query.head:
+            qs = qs.filter(id_head=query.head)
+    elif query.mode is Mode.PHONE:
+        qs = qs.filter(phone_index=phone_index(query.text))
+    elif query.mode is Mode.NAME:
+        qs = qs.filter(_name_filter("name", query.text))
+    f = filters or PersonFilters()
+    if f.hukou:
+        qs = qs.filter(hukou=f.hukou)
+    if f.status:
+        qs = qs.filter(status=f.status)
+    if f.care_tag:
+        qs = qs.filter(care_tags__tag=f.care_tag, care_tags__until__isnull=True)
+    if f.region is not None:
+        qs = qs.filter(region_q(f.region))
+    order = ("name", "id") if query.mode is Mode.NAME else ("-id",)
+    return qs.select_related("grid", "street").order_by(*order)
+
+
+def housing_search(
+    scope: PopulationScope, raw: str, *, use: str = "", region: Region | None = None
+) -> QuerySet[HousingUnit]:
+    """Housing units by address: the entry is normalised like stored addresses, so
+    "建国路８８号楼２单元" finds "建国路88号2单元301"."""
+    qs = housing_visible(scope)
+    key = normalise_address(raw) if raw.strip() else ""
+    if key:
+        qs = qs.filter(address_norm__contains=key)
+    if use:
+        qs = qs.filter(use=use)
+    if region is not None:
+        qs = qs.filter(region_q(region))
+    return qs.select_related("building", "grid", "street", "owner").order_by("address_norm", "id")
+
+
+def organisation_search(
+    scope: PopulationScope, raw: str, *, kind: str = "", region: Region | None = None
+) -> QuerySet[Organisation]:
+    """Organisations by name, or by credit code (whole, or its first characters)."""
+    qs = organisations_visible(scope)
+    text = normalise_text(raw)
+    compact = text.replace(" ", "").upper()
+    if len(compact) == 18 and re.fullmatch(r"[0-9A-Z]{18}", compact):
+        try:
+            qs = qs.filter(credit_code=parse_credit_code(compact))
+        except ValidationFailure:
+            qs = qs.none()
+    elif len(compact) >= 6 and re.fullmatch(r"[0-9A-Z]+", compact):
+        qs = qs.filter(credit_code__startswith=compact)
+    elif text:
+        qs = qs.filter(_name_filter("name", text))
+    if kind:
+        qs = qs.filter(kind=kind)
+    if region is not None:
+        qs = qs.filter(region_q(region))
+    return qs.select_related("grid", "street").order_by("name", "id")
