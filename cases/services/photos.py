@@ -88,12 +88,14 @@ def photo_ingest(upload: UploadedFile | bytes) -> Photo:
         image.load()
     except PhotoError:
         raise
+    except Image.DecompressionBombError as exc:
+        # Pillow refuses to even open a file claiming this many pixels: say why.
+        raise PhotoError(_("照片像素过大 / photo has too many pixels")) from exc
     except (
         UnidentifiedImageError,
         OSError,
         SyntaxError,
         ValueError,
-        Image.DecompressionBombError,
     ) as exc:
         raise PhotoError(_("不是有效的图片文件 / not a valid image file")) from exc
     image = image.convert("RGB")
