@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from cases.models import Case, CaseEvent, Light, Status
 from dispatch import calendar
-from dispatch.models import CategoryPolicy, Stage
+from dispatch.models import CategoryPolicy, Stage, TimeUnit
 from dispatch.workflow import STAGE_OF
 
 # Used when a category has no policy row for the urgency: conservative defaults.
@@ -73,28 +73,65 @@ def start_stage(case: Case, now: datetime) -> None:
     case.light = Light.GREEN
 
 
+def _clock_stage(case: Case) -> str | None:
+    """The stage whose clock runs; for a parked case, the stage it resumes into."""
+    status = Status(case.status)
+    if status == Status.PARKED:
+        status = Status.ACCEPTED  # the table parks from and unparks to 处置中 only
+    return STAGE_OF.get(status)
+
+
+def _natural(case: Case) -> bool:
+    """Whether the stage's clock runs in natural time (urgent limits) or in working time."""
+    stage = _clock_stage(case)
+    return stage is not None and stage_limit(case, stage)[1] == TimeUnit.NATURAL_HOURS
+
+
+def _seconds_left(case: Case, now: datetime, deadline: datetime) -> int:
+    if _natural(case):
+        return max(0, int((deadline - now).total_seconds()))
+    return calendar.working_seconds_between(now, deadline)
+
+
+def _after(case: Case, now: datetime, seconds: float) -> datetime:
+    if _natural(case):
+        return calendar.add_duration(now, seconds / 3600, TimeUnit.NATURAL_HOURS)
+    return calendar.add_working_seconds(now, seconds)
+
+
+def _limit_seconds(case: Case) -> float:
+    """The stage's limit in seconds of its own clock (a work day: one day's periods)."""
+    stage = _clock_stage(case)
+    if stage is None:
+        return 0.0
+    amount, unit = stage_limit(case, stage)
+    if unit == TimeUnit.WORK_DAYS:
+        return amount * calendar.work_periods().day_us / calendar.US
+    return amount * 3600
+
+
 def move_deadline(case: Case, now: datetime, deadline: datetime) -> None:
     """An approved extension: a new deadline, a fresh warning, the light back to green."""
-    remaining = calendar.working_seconds_between(now, deadline)
     share = float(case.sla_policy.get("warning_share", warning_share()))
     case.deadline = deadline
-    case.warning_at = calendar.add_working_seconds(now, remaining * share)
+    case.warning_at = _after(case, now, _seconds_left(case, now, deadline) * share)
     case.light = Light.GREEN
 
 
 def pause(case: Case, now: datetime) -> None:
-    """Parking stops the clock: keep the working time left (none when already overdue)."""
-    left = calendar.working_seconds_between(now, case.deadline) if case.deadline else 0
-    case.paused_remaining_s = left
+    """Parking stops the clock: keep the time left (none when already overdue)."""
+    case.paused_remaining_s = _seconds_left(case, now, case.deadline) if case.deadline else 0
     case.deadline = None
     case.warning_at = None
 
 
 def resume(case: Case, now: datetime) -> None:
+    """The clock runs on with the time that was left, and the warning keeps its place: when
+    the stage's warning share of its limit has been used, not a share of what was left."""
     left = case.paused_remaining_s or 0
     share = float(case.sla_policy.get("warning_share", warning_share()))
-    case.deadline = calendar.add_working_seconds(now, left)
-    case.warning_at = calendar.add_working_seconds(now, left * share)
+    case.deadline = _after(case, now, left)
+    case.warning_at = _after(case, now, max(0.0, left - (1 - share) * _limit_seconds(case)))
     case.paused_remaining_s = None
     # The light it had before parking stands until the sweep looks again.
 
@@ -111,20 +148,23 @@ _FINAL = tuple(s.value for s in (Status.CLOSED, Status.VOID, Status.MERGED))
 
 def _claim(sql: str, now: datetime, limit: int) -> list[tuple[int, str, bool, str]]:
     with connection.cursor() as cur:
-        cur.execute(sql, [list(_FINAL), now, limit])
+        cur.execute(sql, {"final": list(_FINAL), "now": now, "limit": limit})
         return [(r[0], r[1], r[2], r[3]) for r in cur.fetchall()]
 
 
 # Each query matches its partial index exactly (see Case.Meta.indexes).
 _RED_SQL = """
 SELECT id, status, supervised, handling_level FROM cases_case
-WHERE NOT (status = ANY(%s)) AND light <> 'red' AND deadline <= %s
-ORDER BY deadline LIMIT %s FOR UPDATE SKIP LOCKED
+WHERE NOT (status = ANY(%(final)s)) AND light <> 'red' AND deadline <= %(now)s
+ORDER BY deadline LIMIT %(limit)s FOR UPDATE SKIP LOCKED
 """
+# Overdue rows are red's, even those red has not reached yet (more than a batch fell due,
+# or another sweep holds them): warning them first would send a yellow before the red.
 _YELLOW_SQL = """
 SELECT id, status, supervised, handling_level FROM cases_case
-WHERE NOT (status = ANY(%s)) AND light = 'green' AND warning_at <= %s
-ORDER BY warning_at LIMIT %s FOR UPDATE SKIP LOCKED
+WHERE NOT (status = ANY(%(final)s)) AND light = 'green' AND warning_at <= %(now)s
+  AND (deadline IS NULL OR deadline > %(now)s)
+ORDER BY warning_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED
 """
 
 
