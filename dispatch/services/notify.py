@@ -12,6 +12,7 @@ from typing import Protocol
 
 from django.conf import settings
 from django.core.mail import send_mail
+from django.core.signals import setting_changed
 from django.db import transaction
 from django.utils.module_loading import import_string
 
@@ -47,6 +48,15 @@ class LogSmsSender:
 @lru_cache(maxsize=1)
 def senders() -> tuple[Sender, ...]:
     return tuple(import_string(path)() for path in getattr(settings, "NOTIFY_SENDERS", []))
+
+
+def _senders_changed(*, setting: str, **kwargs: object) -> None:
+    # Settings change at run time only in tests (override_settings): drop the cached senders.
+    if setting == "NOTIFY_SENDERS":
+        senders.cache_clear()
+
+
+setting_changed.connect(_senders_changed, dispatch_uid="dispatch.notify.senders")
 
 
 def _users_with_role_at(role: str, codes: Iterable[str]) -> dict[str, set[int]]:
@@ -129,7 +139,8 @@ def recipients_for(case: Case, action: str, department_id: int | None) -> set[in
         return set().union(*_users_with_role_at(Role.DISPATCHER, [target]).values())
     if action in ("verify", "check_pass"):
         return set().union(*_users_with_role_at(Role.SHIFT_LEAD, [centre]).values())
-    if action in ("close", "merge") and case.reporter_id:
+    # A merge tells both reporters itself (transitions._merge): not the merged one twice.
+    if action == "close" and case.reporter_id:
         return {case.reporter_id}
     return set()
 
