@@ -111,9 +111,14 @@ def duplicate_candidates(case: Case, limit: int = 10) -> QuerySet[Case]:
     if case.location is None:
         return Case.objects.none()
     category = case.category
-    since = case.created_at - timedelta(hours=category.duplicate_window_hours)
+    window = timedelta(hours=category.duplicate_window_hours)
     return (
-        live(Case.objects.filter(category=category, created_at__gte=since))
+        live(
+            Case.objects.filter(
+                category=category,
+                created_at__range=(case.created_at - window, case.created_at + window),
+            )
+        )
         .exclude(id=case.id)
         .exclude(status=Status.MERGED)
         .filter(location__distance_lte=(case.location, D(m=category.duplicate_radius_m)))

@@ -1,0 +1,266 @@
+"""POST /api/v1/cases/ (intake) and the case endpoints around it, over HTTP."""
+
+import io
+import re
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+from pytest_django.fixtures import Settings
+from rest_framework.test import APIClient
+
+from cases.models import Case, CaseEvent, CaseNumberCounter, Status
+from dispatch.models import Notification
+from grids.crs import wgs84_to_gcj02
+from grids.models import Region
+from tests.dispatch.demo_data import GRID1, grid_point, module_demo
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/cases/"
+DONGCHENG = (116.3975, 39.9087)
+M_LAT = 1 / 111_320  # one metre north, in degrees
+
+
+demo = module_demo()
+
+
+@pytest.fixture(autouse=True)
+def media(settings: Settings, tmp_path: Any) -> None:
+    settings.MEDIA_ROOT = tmp_path
+
+
+def client_for(username: str) -> APIClient:
+    api = APIClient()
+    api.force_authenticate(User.objects.get(username=username))
+    return api
+
+
+def photo() -> SimpleUploadedFile:
+    out = io.BytesIO()
+    Image.new("RGB", (120, 90), "brown").save(out, "JPEG")
+    return SimpleUploadedFile("IMG_2001.jpg", out.getvalue(), content_type="image/jpeg")
+
+
+def form(**overrides: Any) -> dict[str, Any]:
+    lng, lat = grid_point()
+    data: dict[str, Any] = {
+        "category": "0601",
+        "description": "楼门口堆放袋装垃圾",
+        "source": "grid_worker",
+        "lng": lng,
+        "lat": lat,
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def hotline_form(**overrides: Any) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "source": "hotline",
+        "citizen_name": "王先生",
+        "citizen_phone": "13800138000",
+    }
+    return form(**{**fields, **overrides})
+
+
+def counts() -> tuple[int, int, int]:
+    return Case.objects.count(), CaseNumberCounter.objects.count(), CaseEvent.objects.count()
+
+
+def test_grid_worker_reports_with_a_photo_using_a_token(demo: None) -> None:
+    api = APIClient()
+    token = api.post(
+        "/api/v1/auth/token/", {"username": "jianwai_grid1", "password": "chaoyang2026"}
+    )
+    assert token.status_code == 200
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token.json()['token']}")
+    response = api.post(URL, form(photos=[photo()]), format="multipart")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert re.fullmatch(r"110105-\d{8}-\d{5}", body["number"])
+    assert body["status"] == "reported"
+    assert body["grid"]["code"] == GRID1
+    assert body["community"]["code"] == GRID1[:12]
+    assert body["street"]["code"] == GRID1[:9]
+    assert body["duplicates"] == []
+    [attachment] = body["attachments"]
+    assert attachment["kind"] == "before"
+    assert attachment["image"].endswith(".jpg") and attachment["thumbnail"].endswith(".thumb.jpg")
+    case = Case.objects.get(id=body["id"])
+    assert (case.grid_id, case.street_id) == (
+        Region.objects.get(code=GRID1).id,
+        Region.objects.get(code=GRID1[:9]).id,
+    )
+    # The detail and the event log agree.
+    detail = api.get(f"{URL}{case.id}/").json()
+    assert detail["number"] == body["number"]
+    events = api.get(f"{URL}{case.id}/events/").json()
+    assert [e["action"] for e in events] == ["report"]
+    assert len(events[0]["attachments"]) == 1
+
+
+def test_hotline_reports_wait_for_verification(demo: None) -> None:
+    response = client_for("jianwai_operator").post(URL, hotline_form(), format="json")
+    assert response.status_code == 201
+    assert response.json()["status"] == "verifying"
+    assert response.json()["verification_required"] is True
+
+
+def test_the_same_idempotency_key_answers_200_with_the_same_case(demo: None) -> None:
+    api = client_for("jianwai_grid1")
+    first = api.post(URL, form(), format="json", HTTP_IDEMPOTENCY_KEY="a1b2c3")
+    again = api.post(URL, form(), format="json", HTTP_IDEMPOTENCY_KEY="a1b2c3")
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"]
+    assert again.json()["number"] == first.json()["number"]
+    assert Case.objects.count() == 1
+    other = api.post(URL, form(), format="json", HTTP_IDEMPOTENCY_KEY="d4e5f6")
+    assert other.status_code == 201 and other.json()["id"] != first.json()["id"]
+
+
+def test_a_point_in_dongcheng_is_refused_naming_the_district(demo: None) -> None:
+    before = counts()
+    response = client_for("jianwai_grid1").post(
+        URL, form(lng=DONGCHENG[0], lat=DONGCHENG[1]), format="json"
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert "东城区" in body["detail"]
+    assert "东城区" in body["location"][0]
+    assert counts() == before
+
+
+def test_an_operator_registers_an_outside_point_for_the_district(demo: None) -> None:
+    response = client_for("jianwai_operator").post(
+        URL,
+        hotline_form(lng=DONGCHENG[0], lat=DONGCHENG[1], register_outside=True),
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["outside_jurisdiction"] is True
+    assert body["handling_level"] == "district"
+    assert (body["grid"], body["street"]) == (None, None)
+    # The district centre sees it in its list.
+    listed = client_for("district_dispatcher").get(URL, {"status": "reported"}).json()
+    assert body["id"] in [c["id"] for c in listed["results"]]
+
+
+@pytest.mark.parametrize("username", ["jianwai_cg", "jianwai_leader"])
+def test_roles_without_intake_get_403(demo: None, username: str) -> None:
+    response = client_for(username).post(URL, hotline_form(), format="json")
+    assert response.status_code == 403
+    assert "不能登记案件" in response.json()["detail"]
+    assert not Case.objects.exists()
+
+
+def test_a_grid_worker_cannot_use_the_hotline_source(demo: None) -> None:
+    response = client_for("jianwai_grid1").post(URL, hotline_form(), format="json")
+    assert response.status_code == 400
+    assert "source" in response.json()
+    assert not Case.objects.exists()
+
+
+def test_anonymous_requests_are_refused(demo: None) -> None:
+    assert APIClient().post(URL, form(), format="json").status_code in (401, 403)
+
+
+@pytest.mark.parametrize(
+    ("data", "fields"),
+    [
+        (
+            {"category": None, "description": None, "source": None},
+            {"category", "description", "source"},
+        ),
+        ({"category": "9999"}, {"category"}),
+        ({"source": "carrier_pigeon"}, {"source"}),
+        ({"lat": None}, {"lat"}),
+        ({"lng": "east"}, {"lng"}),
+        ({"crs": "bd09"}, {"crs"}),
+        ({"description": "很" * 4001}, {"description"}),
+        ({"lng": None, "lat": None}, {"location"}),
+    ],
+)
+def test_bad_input_is_400_with_field_messages_and_no_row(
+    demo: None, data: dict[str, Any], fields: set[str]
+) -> None:
+    before = counts()
+    payload = form()
+    for key, value in data.items():
+        if value is None:
+            payload.pop(key, None)
+        else:
+            payload[key] = value
+    response = client_for("jianwai_grid1").post(URL, payload, format="json")
+    assert response.status_code == 400
+    body = response.json()
+    assert fields <= set(body), body
+    assert all(isinstance(body[f], list) and body[f] for f in fields)
+    assert counts() == before
+
+
+def test_the_citizens_phone_is_masked_in_every_response(demo: None) -> None:
+    api = client_for("jianwai_operator")
+    response = api.post(URL, hotline_form(citizen_phone="138 0013 8000"), format="json")
+    assert response.status_code == 201
+    assert response.json()["citizen_phone"] == "138****8000"
+    assert "13800138000" not in response.content.decode()
+    detail = api.get(f"{URL}{response.json()['id']}/")
+    assert detail.json()["citizen_phone"] == "138****8000"
+    assert "13800138000" not in detail.content.decode()
+
+
+def test_duplicates_within_the_radius_come_back_with_the_new_case(demo: None) -> None:
+    api = client_for("jianwai_grid1")
+    _lng, lat = grid_point()
+    first = api.post(URL, form(), format="json").json()
+    near = api.post(URL, form(lat=lat + 30 * M_LAT), format="json").json()
+    assert [d["number"] for d in near["duplicates"]] == [first["number"]]
+    far = api.post(URL, form(lat=lat + 150 * M_LAT), format="json").json()
+    assert first["number"] not in [d["number"] for d in far["duplicates"]]
+    other = api.post(URL, form(category="1001"), format="json").json()
+    assert other["duplicates"] == []
+
+
+def test_merge_through_the_actions_endpoint(demo: None) -> None:
+    _lng, lat = grid_point()
+    target = client_for("jianwai_grid1").post(URL, form(), format="json").json()
+    dup = client_for("jianwai_grid2").post(URL, form(lat=lat + 10 * M_LAT), format="json").json()
+    assert [d["id"] for d in dup["duplicates"]] == [target["id"]]
+    operator = client_for("jianwai_operator")
+    actions = operator.get(f"{URL}{dup['id']}/available-actions/").json()
+    merge = next(a for a in actions if a["action"] == "merge")
+    assert merge["requires"] == ["target_case"]
+    response = operator.post(
+        f"{URL}{dup['id']}/actions/",
+        {"action": "merge", "target_case": target["number"], "note": "同一处"},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == Status.MERGED
+    assert response.json()["merged_into"] == target["number"]
+    events = operator.get(f"{URL}{target['id']}/events/").json()
+    assert [e["action"] for e in events] == ["report", "merged_from"]
+    assert events[1]["note"] == dup["number"]
+    told = set(
+        Notification.objects.filter(case_id=dup["id"], kind="merged").values_list(
+            "user__username", flat=True
+        )
+    )
+    assert told == {"jianwai_grid1", "jianwai_grid2"}
+
+
+def test_gcj02_coordinates_are_converted(demo: None) -> None:
+    lng, lat = grid_point()
+    glng, glat = wgs84_to_gcj02(lng, lat)
+    response = client_for("jianwai_grid1").post(
+        URL, form(lng=glng, lat=glat, crs="gcj02"), format="json"
+    )
+    assert response.status_code == 201
+    body = response.json()
+    assert body["lng"] == pytest.approx(lng, abs=1e-7)
+    assert body["lat"] == pytest.approx(lat, abs=1e-7)
+    assert body["grid"]["code"] == GRID1
