@@ -94,7 +94,8 @@ def celery_worker_process(django_db_setup: None) -> Iterator[subprocess.Popen[by
         f"postgis://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:"
         f"{db['PORT'] or 5432}/{db['NAME']}"
     )
-    app.control.purge()
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    env["CHAOYANG_TEST_QUEUE"] = queue
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -105,6 +106,7 @@ def celery_worker_process(django_db_setup: None) -> Iterator[subprocess.Popen[by
             "worker",
             "--pool=solo",
             "--loglevel=WARNING",
+            f"--queues={queue}",
             f"--hostname=test-{os.getpid()}@%h",
         ],
         cwd=ROOT,

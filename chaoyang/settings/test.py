@@ -17,6 +17,9 @@ STORAGES["staticfiles"] = {  # noqa: F405
 _TEST_REDIS = env("TEST_REDIS_URL", default=REDIS_URL.rsplit("/", 1)[0] + "/15")
 CACHES["default"]["LOCATION"] = REDIS_URL.rsplit("/", 1)[0] + "/14"  # noqa: F405
 CACHES["default"]["KEY_PREFIX"] = "cytest"  # noqa: F405
+# Each pytest process (and the worker it starts) uses its own queue, so parallel runs
+# never take each other's tasks; tests/conftest.py passes the name to the worker.
+CELERY_TASK_DEFAULT_QUEUE = env("CHAOYANG_TEST_QUEUE", default=f"test-{os.getpid()}")
 CELERY_BROKER_URL = _TEST_REDIS
 CELERY_RESULT_BACKEND = _TEST_REDIS
 LANGUAGE_CODE = "zh-hans"

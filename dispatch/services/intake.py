@@ -5,6 +5,7 @@ when two copies of the request race (the unique key decides, the loser reads the
 """
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -142,9 +143,18 @@ def case_intake(*, user: User, data: IntakeInput) -> IntakeResult:
             )
             % {"where": where},
         )
+    # The number is taken before the transaction opens, so the counter row is locked for
+    # one statement, not for the whole intake: concurrent intakes don't queue behind each
+    # other. A failed intake leaves a gap in the day's numbers, which is harmless.
+    now = timezone.now()
+    number = case_next_number(
+        district_code=settings.HOME_DISTRICT_CODE, day=timezone.localdate(now)
+    )
     try:
         with transaction.atomic():
-            case = _create(user, data, category, point, location, photos, key, actor.roles)
+            case = _create(
+                user, data, category, point, location, photos, key, actor.roles, number, now
+            )
     except IntegrityError:
         if key and (existing := Case.objects.filter(idempotency_key=key).first()):
             return IntakeResult(existing, False)  # a concurrent copy of this request won
@@ -161,13 +171,12 @@ def _create(
     photos: list[Photo],
     key: str | None,
     roles: frozenset[str],
+    number: str,
+    now: datetime,
 ) -> Case:
-    now = timezone.now()
     verify = data.source in VERIFY_SOURCES and location is not None
     case = Case(
-        number=case_next_number(
-            district_code=settings.HOME_DISTRICT_CODE, day=timezone.localdate(now)
-        ),
+        number=number,
         category=category,
         urgency=data.urgency,
         description=data.description.strip(),
