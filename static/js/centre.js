@@ -56,6 +56,8 @@
       cache: "no-store",
     }).then(function (response) {
       if (response.redirected && /\/accounts\/login\//.test(response.url)) throw new SessionExpired();
+      // The API answers a lost session with 401/403 instead of a redirect.
+      if (response.status === 401 || response.status === 403) throw new SessionExpired();
       if (!response.ok) throw new Error(String(response.status));
       return response.json();
     });
