@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from chaoyang import views
+from chaoyang import views, views_profile
 
 api_v1 = [
     path("auth/", include("chaoyang.api.urls")),
@@ -25,6 +25,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("", include("grids.urls")),
     path("", include("dispatch.urls")),
+    # The grid profile joins population and cases, so it is the project's page.
+    path("population/profile/", views_profile.profile_home, name="profile-home"),
+    path("population/profile/<str:code>/", views_profile.profile, name="region-profile"),
     path("population/", include("population.urls")),
 ]
 if settings.DEBUG:

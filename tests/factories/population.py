@@ -36,7 +36,7 @@ def credit_code(body: str = "MA01234567") -> str:
 def grid_point(code: str) -> Point:
     """A point inside the region with this code."""
     region = Region.objects.annotate(p=PointOnSurface("boundary")).get(code=code)
-    point: Point = region.p  # type: ignore[attr-defined]
+    point: Point = region.p
     return Point(point.x, point.y, srid=4326)
 
 
@@ -103,13 +103,20 @@ def person_in(
     return Placed(person, unit, building, number, phone)
 
 
-def organisation_in(grid_code: str, *, name: str = "测试便利店", phone: str = "") -> Organisation:
+def organisation_in(
+    grid_code: str,
+    *,
+    name: str = "测试便利店",
+    phone: str = "",
+    code: str = "",
+    kind: str = "shop",
+) -> Organisation:
     n = next(_serial)
     return services.organisation_create(
         data=services.OrganisationInput(
             name=name,
-            credit_code=credit_code(f"T{n:08d}"),
-            kind="shop",
+            credit_code=code or credit_code(f"T{n:08d}"),
+            kind=kind,
             address=f"测试路{n}号",
             location=grid_point(grid_code),
             contact_phone=phone,
@@ -119,6 +126,6 @@ def organisation_in(grid_code: str, *, name: str = "测试便利店", phone: str
 
 def client_for(username: str) -> Client:
     client = Client()
-    user: User = get_user_model().objects.get(username=username)  # type: ignore[assignment]
+    user: User = get_user_model().objects.get(username=username)
     client.force_login(user)
     return client
