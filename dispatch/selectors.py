@@ -130,7 +130,8 @@ QUEUES: dict[str, Q] = {
     "new": Q(status=Status.REPORTED),
     "verifying": Q(status=Status.VERIFYING),
     "to_open": Q(status=Status.VERIFIED) | Q(status=Status.REPORTED, verification_required=False),
-    "to_dispatch": Q(status__in=[Status.OPEN, Status.ESCALATED]),
+    # Street queues: escalated cases are the district's to dispatch (see the centre views).
+    "to_dispatch": Q(status=Status.OPEN) & Q(handling_level="street"),
     "returned": Q(status=Status.RETURNED),
     "to_check": Q(status=Status.DONE),
     "to_close": Q(status=Status.CHECKED),

@@ -21,6 +21,7 @@ from cases.services.records import attachment_add, event_record
 from dispatch.actors import Actor, actor_for, may_act
 from dispatch.errors import Conflict, Forbidden, Invalid, NotFound
 from dispatch.models import Assignment, Department
+from dispatch.selectors import scope_q
 from dispatch.services import notify, sla
 from dispatch.workflow import BY_ACTION, Field, Transition
 
@@ -125,7 +126,8 @@ def _dispatch(c: _Ctx) -> None:
 
 def _merge(c: _Ctx) -> None:
     ref = str(c.data.target_case).strip()
-    qs = Case.objects.select_for_update()
+    # Only into a case the actor may see: another street's case "does not exist" here.
+    qs = Case.objects.filter(scope_q(c.actor)).select_for_update()
     target = (qs.filter(id=int(ref)) if ref.isdigit() else qs.filter(number=ref)).first()
     if target is None or target.id == c.case.id:
         raise Invalid(
@@ -293,15 +295,17 @@ def case_act(*, case_id: int, user: User, action: str, data: ActionInput) -> Cas
             raise NotFound(_("案件不存在 / no such case"))
         assignment = Assignment.objects.filter(case=case, active=True).first()
         pending = assignment.pending_request if assignment else ""
-        if not may_act(actor, transition, case, assignment.department_id if assignment else None):
-            raise Forbidden(
-                _("您无权对该案件执行“%(label)s” / not permitted") % {"label": transition.label}
-            )
+        # A stale version first: the actor decided on a case that has changed since (it
+        # may even have moved out of their hands, e.g. escalated), so "changed" is the truth.
         if data.expected_version is not None and data.expected_version != case.version:
             raise Conflict(
                 _("案件已被他人更新,请刷新后重试 / the case changed; reload"),
                 status=case.status,
                 version=case.version,
+            )
+        if not may_act(actor, transition, case, assignment.department_id if assignment else None):
+            raise Forbidden(
+                _("您无权对该案件执行“%(label)s” / not permitted") % {"label": transition.label}
             )
         if not transition.allows_state(case, pending):
             why = transition.when_label if case.status in transition.sources else None

@@ -58,23 +58,28 @@ class Queue:
 
 
 Q_ = selectors.QUEUES
+AT_STREET = Q(handling_level="street")
+AT_DISTRICT = Q(handling_level="district")
 STREET_QUEUES = [
     Queue("new", gettext_lazy("新上报"), Q_["new"]),
     Queue("verifying", gettext_lazy("待核实"), Q_["verifying"]),
     Queue("to_open", gettext_lazy("待立案"), Q_["to_open"]),
     Queue("to_dispatch", gettext_lazy("待派遣"), Q_["to_dispatch"]),
-    Queue("returned", gettext_lazy("已回退"), Q_["returned"]),
+    Queue("returned", gettext_lazy("已回退"), Q_["returned"] & AT_STREET),
     Queue("to_check", gettext_lazy("待核查"), Q_["to_check"]),
     Queue("to_close", gettext_lazy("待结案"), Q_["to_close"]),
-    Queue("requests", gettext_lazy("延期/挂账申请"), Q_["requests"]),
+    Queue("requests", gettext_lazy("延期/挂账申请"), Q_["requests"] & AT_STREET),
     Queue("overdue", gettext_lazy("超期(红灯)"), Q_["overdue"]),
     Queue("supervised", gettext_lazy("督办"), Q_["supervised"]),
 ]
 # The district centre works on what streets escalated and on what is supervised; returns
 # and requests count only where the district handles the case.
-AT_DISTRICT = Q(handling_level="district")
 DISTRICT_QUEUES = [
-    Queue("escalated", gettext_lazy("街道上报待派遣"), Q(status=Status.ESCALATED)),
+    Queue(
+        "escalated",
+        gettext_lazy("街道上报待派遣"),
+        Q(status=Status.ESCALATED) | (Q(status=Status.OPEN) & AT_DISTRICT),
+    ),
     Queue("supervised", gettext_lazy("督办"), Q_["supervised"]),
     Queue("overdue", gettext_lazy("超期(红灯)"), Q_["overdue"]),
     Queue("returned", gettext_lazy("区级部门回退"), Q_["returned"] & AT_DISTRICT),

@@ -12,7 +12,7 @@ from django.db import connection
 from cases.models import Case, CaseEvent, CaseNumberCounter, Category, Status
 from chaoyang import crypto
 from dispatch.actors import actor_for
-from dispatch.errors import Forbidden, Invalid
+from dispatch.errors import Conflict, Forbidden, Invalid
 from dispatch.models import Notification
 from dispatch.selectors import cases_visible, duplicate_candidates
 from dispatch.services.intake import IntakeInput, IntakeResult, case_intake
@@ -333,3 +333,50 @@ def test_merge_refuses_itself_and_finished_targets(demo: None) -> None:
     assert set(info.value.fields) == {"target_case"}
     a.refresh_from_db()
     assert a.status == Status.REPORTED
+
+
+def test_merge_only_into_a_case_the_operator_may_see(demo: None) -> None:
+    """Another street's case is, for this operator, a case that does not exist."""
+    mine = report().case
+    wangjing = Region.objects.get(code="110105021001001")
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(boundary) p "
+            "FROM grids_region WHERE id = %s) s",
+            [wangjing.id],
+        )
+        lng, lat = cur.fetchone()
+    theirs = report("wangjing_grid1", lng=lng, lat=lat).case
+    with pytest.raises(Invalid) as info:
+        case_act(
+            case_id=mine.id,
+            user=user("jianwai_operator"),
+            action="merge",
+            data=ActionInput(target_case=theirs.number),
+        )
+    assert set(info.value.fields) == {"target_case"}
+    mine.refresh_from_db()
+    assert mine.status == Status.REPORTED and mine.merged_into_id is None
+
+
+def test_a_stale_version_is_a_conflict_even_when_the_case_left_the_actors_hands(
+    demo: None,
+) -> None:
+    case = report().case
+    lead = user("jianwai_lead")
+    opened = case_act(case_id=case.id, user=lead, action="open", data=ActionInput())
+    seen = opened.version
+    case_act(
+        case_id=case.id,
+        user=user("jianwai_dispatcher"),
+        action="escalate",
+        data=ActionInput(note="跨街道问题"),
+    )
+    # The street dispatcher's form still shows version `seen`; the case is now the district's.
+    with pytest.raises(Conflict):
+        case_act(
+            case_id=case.id,
+            user=user("jianwai_dispatcher"),
+            action="dispatch",
+            data=ActionInput(department_id=1, expected_version=seen),
+        )
