@@ -25,6 +25,7 @@ class Actor:
     # role → region codes where the user holds it (district 6, street 9, community 12, grid 15)
     regions: dict[str, frozenset[str]] = field(default_factory=dict)
     departments: dict[int, str] = field(default_factory=dict)  # id → name
+    region_ids: dict[str, int] = field(default_factory=dict)  # code → id, for plain filters
     department_levels: dict[int, str] = field(default_factory=dict)
 
     @property
@@ -56,8 +57,12 @@ def actor_for(user: User | AnonymousUser) -> Actor:
     if not user.is_authenticated:
         raise PermissionError("anonymous users cannot act")
     regions: dict[str, set[str]] = {}
-    for role, code in Membership.objects.filter(user=user).values_list("role", "region__code"):
+    region_ids: dict[str, int] = {}
+    for role, code, region_id in Membership.objects.filter(user=user).values_list(
+        "role", "region__code", "region_id"
+    ):
         regions.setdefault(role, set()).add(code)
+        region_ids[code] = region_id
     departments: dict[int, str] = {}
     levels: dict[int, str] = {}
     for dept_id, name, level in DepartmentMembership.objects.filter(
@@ -71,6 +76,7 @@ def actor_for(user: User | AnonymousUser) -> Actor:
         regions={r: frozenset(c) for r, c in regions.items()},
         departments=departments,
         department_levels=levels,
+        region_ids=region_ids,
     )
 
 

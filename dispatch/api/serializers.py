@@ -173,3 +173,42 @@ class AvailableActionSerializer(serializers.Serializer):
         child=serializers.CharField(), source="optional", help_text=_("可选输入")
     )
     target_status = serializers.CharField(allow_null=True)
+
+
+class DuplicateSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    status = serializers.CharField()
+    address = serializers.CharField()
+
+
+class IntakeResponseSerializer(serializers.Serializer):
+    """Documents the intake answer (dispatch.api.views.intake_body builds it)."""
+
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    status = serializers.CharField()
+    status_display = serializers.CharField()
+    light = serializers.CharField()
+    urgency = serializers.CharField()
+    category = serializers.IntegerField()
+    category_code = serializers.CharField()
+    category_name = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]
+    address = serializers.CharField()
+    lng = serializers.FloatField(allow_null=True)
+    lat = serializers.FloatField(allow_null=True)
+    grid = RefSerializer(allow_null=True)
+    community = RefSerializer(allow_null=True)
+    street = RefSerializer(allow_null=True)
+    outside_jurisdiction = serializers.BooleanField()
+    handling_level = serializers.CharField()
+    verification_required = serializers.BooleanField()
+    citizen_name = serializers.CharField()
+    citizen_phone = serializers.CharField(help_text=_("脱敏显示"))
+    deadline = serializers.DateTimeField(allow_null=True)
+    warning_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    version = serializers.IntegerField()
+    duplicates = DuplicateSerializer(many=True, help_text=_("疑似重复的在办案件"))
+    attachments = AttachmentSerializer(many=True)

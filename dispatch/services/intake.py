@@ -20,7 +20,7 @@ from cases.services.photos import Photo, PhotoError, photo_ingest
 from cases.services.records import attachment_add, case_next_number, event_record
 from chaoyang import crypto
 from chaoyang.roles import Role
-from dispatch.actors import actor_for
+from dispatch.actors import Actor, actor_for
 from dispatch.errors import Forbidden, Invalid
 from dispatch.services import notify, sla
 from dispatch.workflow import VERIFY_SOURCES
@@ -113,8 +113,9 @@ def _point(data: IntakeInput, photos: list[Photo]) -> tuple[float, float] | None
     return None
 
 
-def case_intake(*, user: User, data: IntakeInput) -> IntakeResult:
-    actor = actor_for(user)
+def case_intake(*, user: User, data: IntakeInput, actor: Actor | None = None) -> IntakeResult:
+    """Register a report; `actor` may be passed when the caller has already loaded it."""
+    actor = actor if actor is not None and actor.user.pk == user.pk else actor_for(user)
     key = f"u{user.id}:{data.idempotency_key}" if data.idempotency_key else None
     if key and (existing := Case.objects.filter(idempotency_key=key).first()):
         return IntakeResult(existing, False)

@@ -181,6 +181,7 @@ def _queue_page(ctx: Ctx, queue: Queue, page: str | None) -> dict[str, Any]:
         live_cases(ctx.actor)
         .filter(queue.q)
         .select_related("category", "street")
+        .defer("street__boundary")
         .annotate(rank=rank)
         .order_by("rank", models.F("deadline").asc(nulls_last=True), "id")
     )

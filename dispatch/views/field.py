@@ -115,7 +115,11 @@ def used_key(actor: Actor, case: Case) -> str:
 
 def duplicate_rows(actor: Actor, case: Case) -> list[Case]:
     """Duplicate suggestions; each marked whether this user may open it."""
-    rows = list(selectors.duplicate_candidates(case).select_related("category", "grid"))
+    rows = list(
+        selectors.duplicate_candidates(case)
+        .select_related("category", "grid")
+        .defer("grid__boundary")
+    )
     seen = set(
         visible_cases(actor).filter(id__in=[r.id for r in rows]).values_list("id", flat=True)
     )
@@ -148,11 +152,15 @@ def report_done(request: HttpRequest, case_id: int) -> HttpResponse:
 
 
 def _with_thumbs(qs: QuerySet[Case]) -> QuerySet[Case]:
-    return qs.select_related("category__parent", "grid").prefetch_related(
-        Prefetch(
-            "attachments",
-            queryset=Attachment.objects.order_by("created_at", "id"),
-            to_attr="photo_list",
+    return (
+        qs.select_related("category__parent", "grid")
+        .defer("grid__boundary")
+        .prefetch_related(
+            Prefetch(
+                "attachments",
+                queryset=Attachment.objects.order_by("created_at", "id"),
+                to_attr="photo_list",
+            )
         )
     )
 

@@ -87,9 +87,7 @@ def visible_case(actor: Actor, case_id: int) -> Case | None:
     case = selectors.case_get(actor, case_id)
     if case is None:
         case = (
-            Case.objects.select_related(
-                "category__parent", "grid", "community", "street", "reporter", "merged_into"
-            )
+            selectors.with_places(Case.objects.all(), "category__parent", "reporter", "merged_into")
             .filter(id=case_id, reporter=actor.user)
             .first()
         )

@@ -75,6 +75,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
             case__in=selectors.live(selectors.cases_visible(actor)),
         )
         .select_related("case__category__parent", "case__grid", "case__street", "department")
+        .defer("case__grid__boundary", "case__street__boundary")
         .prefetch_related(
             Prefetch(
                 "case__attachments",
