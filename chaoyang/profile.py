@@ -10,9 +10,8 @@ from django.db.models import Count, Q
 
 from cases.models import FINAL_STATUSES, Case, Light
 from grids.models import Level, Region
-from population.models import Person, PersonStatus
 from population.selectors import PopulationScope
-from population.stats import PopulationStats, region_stats
+from population.stats import PopulationStats, region_stats_cached
 
 
 @dataclass
@@ -41,31 +40,20 @@ def _case_q(region: Region) -> Q:
     return Q(**{column: region.id})
 
 
-def _children(region: Region, scope: PopulationScope) -> list[Child]:
-    """Sub-regions with their living population, from one GROUP BY on the stored street or
-    grid column (a street's grids summed per community)."""
+def _children(region: Region, stats: PopulationStats, scope: PopulationScope) -> list[Child]:
+    """Sub-regions with their living population, from the profile's own counts per street
+    (district) or per grid (a street's grids summed per community)."""
     if region.level == Level.GRID:
         return []
     kids = list(Region.objects.filter(parent=region).order_by("code"))
-    living = Person.objects.filter(status=PersonStatus.LIVING)
-    counts: dict[int | None, int]
-    if region.level == Level.DISTRICT:
-        counts = dict(living.values_list("street_id").annotate(n=Count("id")).order_by())
-    elif region.level == Level.COMMUNITY:
-        counts = dict(
-            living.filter(grid_id__in=[k.id for k in kids])
-            .values_list("grid_id")
-            .annotate(n=Count("id"))
-            .order_by()
-        )
-    else:
-        by_grid = living.filter(street_id=region.id).values_list("grid_id").annotate(n=Count("id"))
+    counts: dict[int | None, int] = dict(stats.by_area)
+    if region.level == Level.STREET:
         community_of = dict(
             Region.objects.filter(parent__parent_id=region.id).values_list("id", "parent_id")
         )
         counts = {}
-        for grid_id, n in by_grid.order_by():
-            community = community_of.get(grid_id)
+        for grid_id, n in stats.by_area.items():
+            community = community_of.get(grid_id) if grid_id is not None else None
             counts[community] = counts.get(community, 0) + n
     return [Child(k, counts.get(k.id, 0), scope.covers(k.code)) for k in kids]
 
@@ -78,11 +66,12 @@ def region_profile(region: Region, scope: PopulationScope) -> RegionProfile:
     while parent is not None:
         ancestors.insert(0, parent)
         parent = parent.parent
+    stats = region_stats_cached(region)
     return RegionProfile(
         region=region,
-        stats=region_stats(region),
+        stats=stats,
         open_cases=open_counts["n"],
         red_cases=open_counts["red"],
         ancestors=ancestors,
-        children=_children(region, scope),
+        children=_children(region, stats, scope),
     )

@@ -9,10 +9,11 @@ only: the scope is built here from grids' memberships, not from dispatch's Actor
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Q, QuerySet
+from django.db.models import F, Lookup, Q, QuerySet, Value
 from django.utils.translation import gettext_lazy as _
 
 from grids.models import Level, Membership, Region
@@ -214,15 +215,31 @@ def classify_person_query(raw: str) -> PersonQuery:
     return PersonQuery(Mode.NAME, text)
 
 
-def _name_filter(field: str, text: str) -> Q:
+class ILike(Lookup):
+    """`lhs ILIKE rhs`. Django's icontains compiles to UPPER(name) LIKE UPPER(…), which a
+    trigram index on `name` cannot answer; ILIKE it can."""
+
+    lookup_name = "trgm_ilike"
+
+    def as_sql(self, compiler: Any, connection: Any) -> Any:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} ILIKE {rhs}", (*lhs_params, *rhs_params)
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def name_filter(field: str, text: str) -> ILike:
     """A name search the trigram GIN index can answer.
 
     One or two characters give no trigram inside '%…%', so a short entry is a prefix
     search (its leading trigrams are anchored); longer ones match anywhere.
     """
-    if len(text) <= 2:
-        return Q(**{f"{field}__startswith": text})
-    return Q(**{f"{field}__icontains": text})
+    pattern = _like_escape(text)
+    pattern = f"{pattern}%" if len(text) <= 2 else f"%{pattern}%"
+    return ILike(F(field), Value(pattern))
 
 
 @dataclass(frozen=True)
@@ -248,7 +265,7 @@ def person_search(
     elif query.mode is Mode.PHONE:
         qs = qs.filter(phone_index=phone_index(query.text))
     elif query.mode is Mode.NAME:
-        qs = qs.filter(_name_filter("name", query.text))
+        qs = qs.filter(name_filter("name", query.text))
     f = filters or PersonFilters()
     if f.hukou:
         qs = qs.filter(hukou=f.hukou)
@@ -258,7 +275,13 @@ def person_search(
         qs = qs.filter(care_tags__tag=f.care_tag, care_tags__until__isnull=True)
     if f.region is not None:
         qs = qs.filter(region_q(f.region))
-    order = ("name", "id") if query.mode is Mode.NAME else ("-id",)
+    if query.mode is Mode.NAME or not scope.everything:
+        # Within a street or grid, by name. Not newest first: the street's rows are
+        # scattered through the primary key, and the planner, reading ORDER BY id DESC
+        # LIMIT 50, would walk the whole key backwards looking for them.
+        order: tuple[str, ...] = ("name", "id")
+    else:
+        order = ("-id",)
     return qs.select_related("grid", "street").order_by(*order)
 
 
@@ -270,12 +293,18 @@ def housing_search(
     qs = housing_visible(scope)
     key = normalise_address(raw) if raw.strip() else ""
     if key:
-        qs = qs.filter(address_norm__contains=key)
+        # The start of an address is answered by the unique index's pattern-ops twin;
+        # only when nothing starts so is the whole column searched (a scan, scoped).
+        prefixed = qs.filter(address_norm__startswith=key)
+        qs = prefixed if prefixed.exists() else qs.filter(address_norm__contains=key)
     if use:
         qs = qs.filter(use=use)
     if region is not None:
         qs = qs.filter(region_q(region))
-    return qs.select_related("building", "grid", "street", "owner").order_by("address_norm", "id")
+    # Scoped, by the address text (no index): ordering by the indexed key would have the
+    # planner walk that index through every other street's units.
+    order = ("address_norm", "id") if scope.everything else ("address", "id")
+    return qs.select_related("building", "grid", "street", "owner").order_by(*order)
 
 
 def organisation_search(
@@ -293,7 +322,7 @@ def organisation_search(
     elif len(compact) >= 6 and re.fullmatch(r"[0-9A-Z]+", compact):
         qs = qs.filter(credit_code__startswith=compact)
     elif text:
-        qs = qs.filter(_name_filter("name", text))
+        qs = qs.filter(name_filter("name", text))
     if kind:
         qs = qs.filter(kind=kind)
     if region is not None:

@@ -7,11 +7,12 @@ the whole table. The caller decides whether the user may see the region.
 
 import json
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
+from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -22,9 +23,11 @@ from .models import (
     CareTag,
     HousingUnit,
     HousingUse,
+    Hukou,
     Organisation,
     Person,
     PersonStatus,
+    Residence,
     Sex,
 )
 from .selectors import region_q
@@ -32,6 +35,7 @@ from .selectors import region_q
 BAND_YEARS = 5
 LAST_BAND = 18  # 90 and over
 MAX_MAP_BUILDINGS = 5000
+STATS_CACHE_SECONDS = 120
 
 
 @dataclass
@@ -47,6 +51,8 @@ class PopulationStats:
     rented_share: float | None = None
     organisations: dict[str, int] = field(default_factory=dict)  # kind → count
     buildings: int = 0
+    # Living people per street (for the district) or per grid (below), from the same pass.
+    by_area: dict[int | None, int] = field(default_factory=dict)
 
 
 def band_label(band: int) -> str:
@@ -55,27 +61,58 @@ def band_label(band: int) -> str:
     return f"{band * BAND_YEARS}-{band * BAND_YEARS + BAND_YEARS - 1}"
 
 
+def band_thresholds(today: date) -> list[date]:
+    """Cut-off birth dates, ascending: the day after the 90th, 85th, … 5th birthday that
+    falls today. A birth date at or after the k-th from the end means younger than 5k, so
+    `18 - width_bucket(birth_date, thresholds)` is min(age // 5, 18)."""
+    out = []
+    for k in range(LAST_BAND, 0, -1):
+        year = today.year - k * BAND_YEARS
+        try:
+            birthday = today.replace(year=year)
+        except ValueError:  # 29 February in a year without one
+            birthday = today.replace(year=year, day=28)
+        out.append(birthday + timedelta(days=1))
+    return out
+
+
+def region_stats_cached(region: Region) -> PopulationStats:
+    """region_stats, kept a couple of minutes for a street or the district: their
+    figures take a scan of tens of thousands to a million rows and change slowly. Grids and
+    communities are cheap and always fresh."""
+    if region.level > Level.STREET:
+        return region_stats(region)
+    key = f"population:stats:{region.code}:{timezone.localdate()}"
+    stats: PopulationStats | None = cache.get(key)
+    if stats is None:
+        stats = region_stats(region)
+        cache.set(key, stats, STATS_CACHE_SECONDS)
+    return stats
+
+
 def region_stats(region: Region, *, today: date | None = None) -> PopulationStats:
     today = today or timezone.localdate()
     stats = PopulationStats()
     living = Person.objects.filter(region_q(region), status=PersonStatus.LIVING)
-
-    for hukou, n in living.values_list("hukou").annotate(n=Count("id")).order_by():
-        stats.total += n
-        if hukou == "local":
-            stats.local = n
-        elif hukou == "floating":
-            stats.floating = n
-
-    band = RawSQL(
-        "LEAST(date_part('year', age(%s::date, birth_date))::int / %s, %s)",
-        (today, BAND_YEARS, LAST_BAND),
-    )
+    # One pass over the region's people: registration × sex × age band. The band comes
+    # from comparing the birth date with 18 cut-off dates (width_bucket), much cheaper
+    # per row than computing each age with age().
+    band = RawSQL("%s - width_bucket(birth_date, %s::date[])", (LAST_BAND, band_thresholds(today)))
+    area = "street_id" if region.level == Level.DISTRICT else "grid_id"
     counts: dict[tuple[str, int], int] = {}
-    for sex, b, n in (
-        living.annotate(band=band).values_list("sex", "band").annotate(n=Count("id")).order_by()
+    for area_id, hukou, sex, b, n in (
+        living.annotate(band=band)
+        .values_list(area, "hukou", "sex", "band")
+        .annotate(n=Count("id"))
+        .order_by()
     ):
-        counts[(sex, max(0, b))] = counts.get((sex, max(0, b)), 0) + n
+        stats.by_area[area_id] = stats.by_area.get(area_id, 0) + n
+        stats.total += n
+        if hukou == Hukou.LOCAL:
+            stats.local += n
+        elif hukou == Hukou.FLOATING:
+            stats.floating += n
+        counts[(sex, b)] = counts.get((sex, b), 0) + n
     stats.pyramid = [
         (band_label(b), counts.get((Sex.MALE, b), 0), counts.get((Sex.FEMALE, b), 0))
         for b in range(LAST_BAND + 1)
@@ -109,36 +146,52 @@ def _located_q(region: Region) -> Q:
 
 def buildings_geojson(region: Region, *, limit: int = MAX_MAP_BUILDINGS) -> str:
     """The buildings of one region as a GeoJSON FeatureCollection (footprint, else point),
-    with their address, housing units and residents; capped for the map."""
+    with their address and housing units (and, for a grid or community, current
+    residents); capped for the map."""
     qs = Building.objects.filter(_located_q(region)).filter(
         Q(location__isnull=False) | Q(footprint__isnull=False)
     )
-    sql, params = qs.values("id").order_by("id")[:limit].query.sql_with_params()
+    b_sql, b_params = qs.values("id").order_by("id")[:limit].query.sql_with_params()
+    # Units and residents are counted once per table through the region's own indexed
+    # columns (grouped), not by a subquery per building.
+    units = HousingUnit.objects.filter(region_q(region)).values("building_id")
+    u_sql, u_params = units.annotate(n=Count("id")).order_by().query.sql_with_params()
+    if region.level >= Level.COMMUNITY:
+        residents = Residence.objects.filter(
+            region_q(region, grid="unit__grid_id", street="unit__street_id"),
+            until__isnull=True,
+        ).values(building_id=F("unit__building_id"))
+        r_sql, r_params = (
+            residents.annotate(n=Count("person_id", distinct=True)).order_by().query
+        ).sql_with_params()
+    else:
+        # A street's residents per building would join a hundred thousand residences for
+        # a map label: the street's map shows units only.
+        r_sql, r_params = "SELECT NULL::bigint AS building_id, NULL::bigint AS n WHERE FALSE", ()
     with connection.cursor() as cur:
         cur.execute(
             f"""
+            WITH b AS ({b_sql}), units AS ({u_sql}), residents AS ({r_sql})
             SELECT json_build_object(
                 'type', 'FeatureCollection',
                 'features', coalesce(json_agg(json_build_object(
                     'type', 'Feature',
-                    'id', b.id,
-                    'geometry', ST_AsGeoJSON(coalesce(b.footprint, b.location), 6)::json,
+                    'id', x.id,
+                    'geometry', ST_AsGeoJSON(coalesce(x.footprint, x.location), 6)::json,
                     'properties', json_build_object(
-                        'address', b.address,
-                        'name', b.name,
-                        'units', (SELECT count(*) FROM population_housingunit u
-                                  WHERE u.building_id = b.id),
-                        'residents', (SELECT count(DISTINCT r.person_id)
-                                      FROM population_residence r
-                                      JOIN population_housingunit u ON u.id = r.unit_id
-                                      WHERE u.building_id = b.id AND r.until IS NULL)
+                        'address', x.address,
+                        'name', x.name,
+                        'units', coalesce(units.n, 0),
+                        'residents', residents.n
                     )
-                ) ORDER BY b.id), '[]'::json)
+                ) ORDER BY x.id), '[]'::json)
             )
-            FROM population_building b
-            WHERE b.id IN ({sql})
+            FROM population_building x
+            JOIN b ON b.id = x.id
+            LEFT JOIN units ON units.building_id = x.id
+            LEFT JOIN residents ON residents.building_id = x.id
             """,
-            params,
+            (*b_params, *u_params, *r_params),
         )
         row = cur.fetchone()
     return row[0] if isinstance(row[0], str) else json.dumps(row[0])

@@ -167,7 +167,8 @@
             title.textContent = p.address || "";
             box.appendChild(title);
             var line = document.createElement("div");
-            line.textContent = T.housingUnits + " " + p.units + " · " + T.residents + " " + p.residents;
+            line.textContent = T.housingUnits + " " + p.units +
+              (p.residents === null || p.residents === undefined ? "" : " · " + T.residents + " " + p.residents);
             box.appendChild(line);
             layer.bindPopup(box);
           },

@@ -139,3 +139,22 @@ def test_an_empty_grid_says_so(world: dict[str, Any]) -> None:
     assert "该辖区暂无人口、房屋和组织数据" in response.content.decode()
     layer = client_for("jianwai_leader").get(f"/population/regions/{empty}/buildings.geojson")
     assert layer.json() == {"type": "FeatureCollection", "features": []}
+
+
+@pytest.mark.parametrize(
+    "today", [date(2026, 11, 29), date(2028, 2, 29), date(2027, 3, 1), date(2030, 1, 1)]
+)
+def test_age_bands_match_ages_on_every_boundary(today: date) -> None:
+    """The SQL's width_bucket over cut-off dates agrees with ages counted by birthdays."""
+    from bisect import bisect_right
+
+    from population.stats import LAST_BAND, band_thresholds
+
+    thresholds = band_thresholds(today)
+    assert thresholds == sorted(thresholds) and len(thresholds) == LAST_BAND
+    born = date(today.year - 100, 1, 1)
+    while born <= today:
+        age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+        # width_bucket(x, t) is the number of thresholds <= x, as bisect_right.
+        assert LAST_BAND - bisect_right(thresholds, born) == min(age // 5, LAST_BAND), born
+        born += timedelta(days=1)
