@@ -5,6 +5,7 @@ user's PopulationScope; every clear value goes through population.reveal (permis
 reason, audit row).
 """
 
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ from django.http import (
     HttpResponse,
     HttpResponseBadRequest,
     JsonResponse,
+    QueryDict,
 )
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -121,13 +123,50 @@ def _search(scope: sel.PopulationScope, data: Any) -> tuple[SearchForm, Found]:
                        tuple(problems))  # fmt: skip
 
 
+# A full identity number or phone typed into the search box must not end up in a URL
+# (access logs, browser history, Referer headers). The form posts; a sensitive query is
+# kept in the session under a short token and the page redirects to a URL with the token.
+QUERY_TOKEN = "qt"
+_STASH = "population_queries"
+_STASH_SIZE = 20
+_SENSITIVE = (sel.Mode.ID_NUMBER, sel.Mode.ID_FRAGMENT, sel.Mode.PHONE, sel.Mode.INVALID)
+
+
+def _stash_query(request: HttpRequest, q: str) -> str:
+    token = secrets.token_urlsafe(6)
+    stash = dict(request.session.get(_STASH, {}))
+    stash[token] = q
+    while len(stash) > _STASH_SIZE:
+        stash.pop(next(iter(stash)))
+    request.session[_STASH] = stash
+    return token
+
+
+def with_query(request: HttpRequest, data: QueryDict) -> QueryDict:
+    """Search parameters with a stashed query put back in place of its token."""
+    data = data.copy()
+    if token := data.get(QUERY_TOKEN):
+        del data[QUERY_TOKEN]
+        data["q"] = request.session.get(_STASH, {}).get(token, "")
+    return data
+
+
 @login_required
-@require_safe
+@require_http_methods(["GET", "HEAD", "POST"])
 def search(request: HttpRequest) -> HttpResponseBase:
     scope = page_scope(request)
     if scope.empty:
         return _no_scope(request)
-    form, found = _find(scope, request.GET)
+    if request.method == "POST":
+        params = request.POST.copy()
+        for key in ("csrfmiddlewaretoken", "page"):
+            params.pop(key, None)
+        q = params.get("q", "")
+        if sel.classify_person_query(q).mode in _SENSITIVE:
+            del params["q"]
+            params[QUERY_TOKEN] = _stash_query(request, q)
+        return redirect(f"{reverse('population:search')}?{params.urlencode()}")
+    form, found = _find(scope, with_query(request, request.GET))
     page = Paginator(found.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)
@@ -272,11 +311,12 @@ def export(request: HttpRequest, kind: str) -> HttpResponseBase:
         return _no_scope(request)
     if kind not in ("persons", "housing", "organisations"):
         raise Http404()
-    data = (request.POST if request.method == "POST" else request.GET).copy()
+    raw = request.POST if request.method == "POST" else request.GET
+    back = f"{reverse('population:search')}?{_search_params(raw)}"
+    data = with_query(request, raw)
     data["kind"] = kind
     _form, found = _find(scope, data)
     clear = request.method == "POST"
-    back = f"{reverse('population:search')}?{_search_params(data)}"
     try:
         if kind == "persons":
             out = exports.export_persons(

@@ -183,3 +183,33 @@ def test_search_page_shows_masked_values_only(people: dict[str, Any]) -> None:
     assert "共 55 条记录" in first and "分页00" in first and "分页54" not in first
     second = client.get("/population/", {"q": "分页", "page": "2"}).content.decode()
     assert "分页54" in second and "分页00" not in second
+
+
+def test_a_typed_number_never_lands_in_a_url(people: dict[str, Any]) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    call_command("seed_demo", stdout=StringIO())
+    client = client_for("jianwai_leader")
+    zhang = people["zhang"]
+    for q in (zhang.number, zhang.phone, "110105*002X"):
+        response = client.post("/population/", {"kind": "persons", "q": q})
+        assert response.status_code == 302
+        location = response["Location"]
+        assert q not in location and "q=" not in location and "qt=" in location
+        page = client.get(location).content.decode()
+        results = page[page.index("<table") : page.index("</table>")]
+        assert "张三丰" in results and "张三" not in results.replace("张三丰", "")
+        # Export and pagination links carry the token, not the number.
+        assert zhang.number not in page.replace(f'value="{zhang.number}"', "")
+        export = client.get("/population/export/persons.xlsx?" + location.split("?", 1)[1])
+        assert export.status_code == 200 and export["X-Export-Rows"] == "1"
+    # Another session does not know the token.
+    token_url = client.post("/population/", {"q": zhang.number})["Location"]
+    stranger = client_for("jianwai_operator")
+    assert "张三丰" in stranger.get(token_url).content.decode()  # the list, unfiltered
+    assert "共 1 条记录" not in stranger.get(token_url).content.decode()
+    # A name is no secret: it stays in the URL, so the link can be shared.
+    response = client.post("/population/", {"kind": "persons", "q": "张三"})
+    assert "q=%E5%BC%A0%E4%B8%89" in response["Location"]
