@@ -11,7 +11,7 @@ def main() -> int:
     # Figures of the production mode: DEBUG would log every query and slow each one down.
     os.environ.setdefault("DEBUG", "false")
     django.setup()
-    from bench import cases, common, fixtures, intake, locate, sla, tiles
+    from bench import cases, common, fixtures, intake, locate, population_import, sla, tiles
 
     before = common.previous()
     entries = []
@@ -20,7 +20,7 @@ def main() -> int:
     # the same rows up to 100,000 and then changes their lights.
     fixtures.purge_generated()
     try:
-        for module in (locate, tiles, intake, cases, sla):
+        for module in (locate, tiles, intake, cases, sla, population_import):
             print(f"· {module.__name__} …", flush=True)
             entries += module.run()
     finally:

@@ -17,6 +17,7 @@ Every kind goes through the same steps, each one set-based:
 Row accounting: rows read = rejected + merged + created + updated + unchanged.
 """
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,16 +54,24 @@ class Merge:
         cur.execute(f"DROP TABLE IF EXISTS {REJECTS}, {WHERE}, {DUP}")
         cur.execute(f"CREATE TEMPORARY TABLE {REJECTS} (row_no int4, reason text)")
         self.rejected = 0
+        self.timings: dict[str, float] = {}
 
     def run(self, sql: str, params: Sequence[Any] | None = None) -> int:
-        self.cur.execute(sql, params)
+        self._execute(sql, params)
         return self.cur.rowcount
 
     def one(self, sql: str) -> tuple[int, ...]:
-        self.cur.execute(sql)
+        self._execute(sql)
         row = self.cur.fetchone()
         assert row is not None
         return tuple(int(v or 0) for v in row)
+
+    def _execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        """Execute, keeping each statement's time under its first words (for profiling)."""
+        started = time.perf_counter()
+        self.cur.execute(sql, params)
+        label = " ".join(sql.split()[:4])[:48]
+        self.timings[label] = self.timings.get(label, 0.0) + time.perf_counter() - started
 
     def reject(self, condition: str, reason: str, using: str = "") -> int:
         """Move the staging rows matching `condition` to the rejects, with `reason`."""

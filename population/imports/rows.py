@@ -8,14 +8,14 @@ reason never quotes the personal value itself, so reports and job rows stay clea
 """
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
-from grids.crs import CRS, to_wgs84
-from population.models import HousingUse, Hukou, Organisation, PersonStatus, Residence
+from grids.crs import to_wgs84
 from population.protect import id_index, protect_id_number, protect_phone
 from population.validators import (
     IdentityInfo,
@@ -28,6 +28,7 @@ from population.validators import (
 )
 
 from .columns import Mapping, fields_of
+from .values import CRS_NAMES, HUKOU, ORG_KIND, RELATION, SEX, STATUS, USE
 
 
 class Reject(ValueError):
@@ -62,63 +63,20 @@ class Cells:
         return value
 
 
-def _choices(pairs: dict[str, tuple[str, ...]]) -> dict[str, str]:
-    """{stored value: spellings} → {spelling (lower-case): stored value}; the value itself and
-    its Chinese label are accepted too."""
-    out: dict[str, str] = {}
-    for value, spellings in pairs.items():
-        for s in (value, *spellings):
-            out[s.lower()] = value
-    return out
-
-
-SEX = _choices({"M": ("男", "男性", "1", "male"), "F": ("女", "女性", "2", "0", "female")})
-HUKOU = _choices(
-    {
-        Hukou.LOCAL: ("户籍", "户籍人口", "本地", "常住", "本市户籍"),
-        Hukou.FLOATING: ("流动", "流动人口", "外地", "非本市户籍", "来京人员"),
-    }
-)
-STATUS = _choices(
-    {
-        PersonStatus.LIVING: ("在住", "居住", "正常"),
-        PersonStatus.MOVED_OUT: ("迁出", "已迁出", "离开"),
-        PersonStatus.DECEASED: ("死亡", "已故", "去世"),
-    }
-)
-USE = _choices(
-    {
-        HousingUse.OWNER: ("自住",),
-        HousingUse.RENTED: ("出租", "租赁"),
-        HousingUse.VACANT: ("空置", "闲置"),
-        HousingUse.COMMERCIAL: ("商用", "商业", "经营"),
-        HousingUse.OTHER: ("其他",),
-    }
-)
-ORG_KIND = _choices({str(v): (str(label),) for v, label in Organisation.Kind.choices})
-ORG_KIND.update(_choices({"shop": ("个体户", "门店", "商户"), "social": ("社团", "民办非企业")}))
-RELATION = _choices(
-    {
-        Residence.Relation.OWNER: ("产权人", "业主", "房主"),
-        Residence.Relation.TENANT: ("租户", "承租人", "租住"),
-        Residence.Relation.FAMILY: ("家庭成员", "家属", "同住"),
-        Residence.Relation.COLLECTIVE: ("集体户", "集体"),
-    }
-)
-CRS_NAMES = _choices(
-    {
-        CRS.WGS84: ("wgs-84", "wgs 84", "gps", "4326", "epsg:4326"),
-        CRS.GCJ02: ("gcj-02", "gcj", "高德", "腾讯", "火星", "火星坐标"),
-        CRS.CGCS2000: ("cgcs 2000", "2000", "4490", "epsg:4490"),
-    }
-)
+def clean(raw: str) -> str:
+    """population.validators.normalise_text, with a fast path for the usual cell: one
+    NFKC pass, and the whitespace regex only when there is more than a lone space."""
+    text = unicodedata.normalize("NFKC", raw)
+    if text.isprintable() and "  " not in text:
+        return text.strip()
+    return normalise_text(text)
 
 
 def choice(cells: Cells, key: str, table: dict[str, str], *, required: bool = False) -> str | None:
     raw = cells.required(key) if required else cells.get(key)
     if not raw:
         return None
-    value = table.get(normalise_text(raw).lower())
+    value = table.get(raw) or table.get(clean(raw).lower())
     if value is None:
         raise Reject(f"{cells.labels[key]}的值无法识别 / unknown value for {key}")
     return value
@@ -131,7 +89,7 @@ def parse_date(cells: Cells, key: str) -> date | None:
     raw = cells.get(key)
     if not raw:
         return None
-    text = normalise_text(raw)
+    text = clean(raw)
     m = _DATE.fullmatch(text) or (re.fullmatch(r"(\d{4})(\d{2})(\d{2})", text))
     try:
         if not m:
@@ -142,7 +100,7 @@ def parse_date(cells: Cells, key: str) -> date | None:
 
 
 def parse_int(cells: Cells, key: str, low: int, high: int) -> int | None:
-    raw = normalise_text(cells.get(key)).removesuffix("层")
+    raw = clean(cells.get(key)).removesuffix("层")
     if not raw:
         return None
     try:
@@ -167,7 +125,7 @@ def parse_point(cells: Cells) -> tuple[float | None, float | None]:
     if not (lng_raw and lat_raw):
         raise Reject("经度和纬度须同时填写 / give both longitude and latitude")
     try:
-        lng, lat = float(normalise_text(lng_raw)), float(normalise_text(lat_raw))
+        lng, lat = float(clean(lng_raw)), float(clean(lat_raw))
     except ValueError:
         raise Reject("经纬度不是数字 / coordinates are not numbers") from None
     if not (-180 <= lng <= 180 and -90 <= lat <= 90):
@@ -178,7 +136,7 @@ def parse_point(cells: Cells) -> tuple[float | None, float | None]:
 
 def text(cells: Cells, key: str, limit: int, *, required: bool = False) -> str | None:
     raw = cells.required(key) if required else cells.get(key)
-    value = normalise_text(raw)
+    value = clean(raw)
     if len(value) > limit:
         raise Reject(f"{cells.labels[key]}过长(最多 {limit} 字)/ {key} longer than {limit}")
     return value or None
@@ -257,7 +215,7 @@ def housing(c: Cells) -> Staged:
         if len(address) > 250:
             raise Reject("房屋地址过长 / housing address too long")
     area: Decimal | None = None
-    if raw_area := normalise_text(c.get("area_m2")).removesuffix("平方米").removesuffix("㎡"):
+    if raw_area := clean(c.get("area_m2")).removesuffix("平方米").removesuffix("㎡"):
         try:
             area = Decimal(raw_area).quantize(Decimal("0.01"))
         except InvalidOperation:

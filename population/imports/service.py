@@ -29,6 +29,7 @@ from .formats import open_table
 from .merge import Merge
 from .merge_kinds import MERGES
 from .staging import Stage, raw_connection
+from .values import CRS_NAMES
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ class ImportReport:
     extra: dict[str, int] = field(default_factory=dict)
     dry_run: bool = False
     seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase and statement
 
     def counts(self) -> dict[str, int]:
         return {
@@ -176,7 +178,7 @@ def population_import(
     Raises ImportRefused (UnknownKind, HeaderMismatch, FileFormatError) before writing.
     """
     fields_of(kind)
-    crs = rowprep.CRS_NAMES[crs.lower()]  # an unknown default frame is a programming error
+    crs = CRS_NAMES[crs.lower()]  # an unknown default frame is a programming error
     started = time.perf_counter()
     report = ImportReport(kind=kind, dry_run=dry_run)
     tick = _job_progress(job, progress)
@@ -197,6 +199,7 @@ def population_import(
                 tick(report.rows, max(total, report.rows))
             tick(report.rows, report.rows)
             stage.analyze()
+            report.timings["read, prepare and stage"] = time.perf_counter() - started
             _merge(kind, report, python_rejections, dry_run)
         finally:
             stage.drop()
@@ -221,9 +224,12 @@ def _merge(
             # One import at a time: residences read what a persons import writes, and two
             # imports inserting the same new key must not both count it as created.
             cur.execute("SELECT pg_advisory_xact_lock(hashtext('population_import'))")
+            # Sorts and hashes over a whole file's keys stay in memory instead of spilling.
+            cur.execute("SET LOCAL work_mem = '128MB'")
             merge = Merge(cur)
             counts = MERGES[kind](merge)
             sql_rejections = merge.rejections(REJECTED_LIMIT)
+            report.timings.update(merge.timings)
             if dry_run:
                 # Deferred foreign keys are checked now, so a dry run fails where a real one would.
                 cur.execute("SET CONSTRAINTS ALL IMMEDIATE")

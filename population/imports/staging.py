@@ -5,12 +5,14 @@ session, across the transactions of the batches and the merge, and is dropped at
 Each batch is its own COPY, so progress can be written to the job row in between.
 """
 
+import logging
 from collections.abc import Sequence
 
 import psycopg
 from django.db import connection
 
 STAGE = "population_import_stage"
+log = logging.getLogger(__name__)
 
 
 def raw_connection() -> psycopg.Connection:
@@ -50,9 +52,13 @@ class Stage:
             cur.execute(f"ANALYZE {STAGE}")
 
     def drop(self) -> None:
+        """Best effort: runs in `finally`, so it must not hide the error being raised."""
         if self.conn.closed:
             return
         if self.conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
             return  # the surrounding transaction's rollback takes the table with it
-        with self.conn.cursor() as cur:
-            cur.execute(f"DROP TABLE IF EXISTS {STAGE}")
+        try:
+            with self.conn.cursor() as cur:
+                cur.execute(f"DROP TABLE IF EXISTS {STAGE}")
+        except psycopg.Error as exc:  # the next import drops it before creating its own
+            log.warning("import: could not drop the staging table: %s", exc)

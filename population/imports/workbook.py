@@ -12,6 +12,7 @@ from population.models import ImportJob
 from .columns import KIND_LABELS, fields_of
 
 REQUIRED_FILL = PatternFill("solid", fgColor="FDE68A")
+TEXT_COLUMNS = {"id_number", "owner_id_number", "credit_code", "phone", "contact_phone"}
 COUNT_LABELS = {
     "rows": "读取行数",
     "created": "新增",
@@ -49,7 +50,10 @@ def template_workbook(kind: str) -> bytes:
         head.comment = Comment(note, "朝阳网格")
         example = sheet.cell(row=2, column=col, value=field.example or None)
         example.number_format = "@"
-        sheet.column_dimensions[get_column_letter(col)].width = max(12, len(field.label) * 2 + 4)
+        column = sheet.column_dimensions[get_column_letter(col)]
+        column.width = max(12, len(field.label) * 2 + 4)
+        if field.key in TEXT_COLUMNS:
+            column.number_format = "@"  # rows typed in later keep every digit too
     sheet.freeze_panes = "A2"
     return _bytes(book)
 

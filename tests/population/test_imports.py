@@ -563,3 +563,28 @@ def test_no_clear_identity_number_or_phone_in_any_population_column(
                         [f"%{secret}%"],
                     )
                 assert cur.fetchone() == (0,), f"{secret} in {table}.{column}"
+
+
+def test_gcj02_points_and_unknown_owners(territory: None, tmp_path: Path) -> None:
+    from grids.crs import wgs84_to_gcj02
+
+    lng, lat = grid_point(8)
+    glng, glat = wgs84_to_gcj02(lng, lat)  # as AMap would give the same building
+    existing_person(idn(1), "业主")
+    rows: list[list[Any]] = [
+        [*HOUSING_HEADER, "坐标系", "产权人身份证号"],
+        ["左家庄1号楼", "1", "101", "", "", "", glng, glat, "GCJ-02", idn(1)],
+        ["左家庄1号楼", "1", "102", "", "", "", "", "", "", idn(2)],  # owner not registered
+        ["左家庄1号楼", "1", "103", "", "", "", "", "", "", wrong_check(idn(3))],
+    ]
+    report = population_import(path=write_csv(tmp_path / "g.csv", rows), kind="housing")
+    assert (report.created, report.rejected) == (1, 2)
+    reasons = {r.row: r.reason for r in report.rejections}
+    assert "产权人身份证号未登记" in reasons[3] and "校验位" in reasons[4]
+    unit = HousingUnit.objects.get()
+    where = locate(lng=lng, lat=lat)
+    assert where is not None and unit.grid_id == where.grid.id
+    assert unit.owner == by_number(idn(1))
+    location = unit.building.location
+    assert location is not None
+    assert abs(location.x - lng) < 1e-6 and abs(location.y - lat) < 1e-6
