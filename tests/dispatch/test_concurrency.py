@@ -76,19 +76,24 @@ def _holding(lock: Callable[[], None]) -> Iterator[None]:
         yield
 
 
-def race(lock: Callable[[], None], *calls: Callable[[], Any]) -> list[Any]:
+def race(lock: Callable[[], None], *calls: Callable[[], Any], staged: bool = False) -> list[Any]:
     """Run `calls` at once in threads (each with its own connection), while `lock` is held
-    in the main thread until all of them block on it. Returns each result or exception."""
-    barrier = threading.Barrier(len(calls) + 1)
-    results: list[Any] = [None] * len(calls)
-    pids: list[int] = [0] * len(calls)
+    in the main thread until all of them block on it. Returns each result or exception.
+
+    `staged`: start them one at a time, each once the previous one waits, so they queue
+    for the lock in order (the lock manager grants a row's waiters first come first served).
+    """
+    n = len(calls)
+    barriers = [threading.Barrier(2) for _ in calls] if staged else [threading.Barrier(n + 1)] * n
+    results: list[Any] = [None] * n
+    pids: list[int] = [0] * n
 
     def run(i: int, fn: Callable[[], Any]) -> None:
         try:
             with connection.cursor() as cur:
                 cur.execute("SELECT pg_backend_pid()")
                 pids[i] = cur.fetchone()[0]
-            barrier.wait(timeout=60)
+            barriers[i].wait(timeout=60)
             results[i] = fn()
         except Exception as exc:  # the assertions look at what each racer ended with
             results[i] = exc
@@ -97,10 +102,14 @@ def race(lock: Callable[[], None], *calls: Callable[[], Any]) -> list[Any]:
 
     threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(calls)]
     with _holding(lock):
-        for t in threads:
+        for i, t in enumerate(threads):
             t.start()
-        barrier.wait(timeout=60)
-        _wait_until_blocked(pids)
+            if staged:
+                barriers[i].wait(timeout=60)
+                _wait_until_blocked(pids[: i + 1])
+        if not staged:
+            barriers[0].wait(timeout=60)
+            _wait_until_blocked(pids)
     for t in threads:
         t.join(timeout=120)
         assert not t.is_alive()
@@ -241,3 +250,28 @@ def test_the_same_key_from_another_user_is_another_case(demo: Demo) -> None:
     other = intake(demo, key="shared", citizen=True)  # by jianwai_operator
     assert first.id == again.id
     assert other.id != first.id
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="case_act locks the merged case, then its target: two crossed merges deadlock "
+    "(psycopg OperationalError, HTTP 500) instead of one winning and the other a 409/400",
+)
+def test_crossed_merges_end_in_one_merge_and_a_clear_refusal(demo: Demo) -> None:
+    a, b = intake(demo), intake(demo)
+
+    def merge(source: Case, target: Case, username: str) -> Case:
+        data = ActionInput(target_case=target.number)
+        return case_act(case_id=source.id, user=demo.user(username), action="merge", data=data)
+
+    # b→a queues for b first; a→b locks a, then queues for b behind it. Once b is free,
+    # b→a holds b and waits for a, which a→b holds while it waits for b.
+    results = race(
+        _lock_case(b.id),
+        lambda: merge(b, a, "jianwai_operator"),
+        lambda: merge(a, b, "jianwai_lead"),
+        staged=True,
+    )
+    won, lost = _split(results)
+    assert len(won) == 1 and len(lost) == 1
+    assert lost[0].status in (400, 409)
