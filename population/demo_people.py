@@ -148,7 +148,12 @@ class PeopleWriter:
         for member in range(size):
             pid = next(ids)
             male = rng.random() < 0.51
-            low, high = (20, 99) if size == 1 else (22, 95) if member < 2 else (0, 99)
+            if size == 1:
+                low, high = 20, 99
+            elif member < 2:
+                low, high = 22, 95
+            else:  # a child mostly, now and then a parent living with them
+                low, high = (0, 24) if rng.random() < 0.75 else (55, 99)
             born = birth_date(rng, today, low, high)
             number = protect_id_number(self.numbers.make(area, born, male))
             phone = protect_phone(phone_number(rng)) if rng.random() < PHONE_SHARE else None
