@@ -210,3 +210,20 @@ def test_exports_are_masked_unless_revealed_with_a_reason(world: dict[str, Any])
     orgs = _rows(admin.post("/population/export/organisations.xlsx", {"reason": REASON}))
     assert "13511112222" in {r[5] for r in orgs[1:]}
     assert RevealAudit.objects.filter(field="contact_phone").count() == 1
+
+
+def test_a_long_export_is_cut_at_the_cap_and_says_so(world: dict[str, Any]) -> None:
+    from population.export import export_persons
+    from population.models import Person
+
+    admin = get_user_model().objects.get(username="data_admin")
+    out = export_persons(user=admin, qs=Person.objects.order_by("id"), limit=1)
+    assert (out.rows, out.truncated) == (1, True)
+    rows = list(load_workbook(out.file, read_only=True).worksheets[0].iter_rows(values_only=True))
+    assert len(rows) == 3 and "仅导出前 1 行" in str(rows[-1][0])
+    clear = export_persons(
+        user=admin, qs=Person.objects.order_by("id"), clear=True, reason=REASON, limit=1
+    )
+    assert clear.truncated
+    # Only the exported row is audited, not the one that told the list was longer.
+    assert RevealAudit.objects.filter(field="id_number").count() == 1

@@ -270,3 +270,40 @@ def test_seed_demo_population_option(territory: None) -> None:
     call_command("seed_demo", "--population", "300", stdout=out)
     assert "nothing generated" in out.getvalue()
     assert Person.objects.count() == 300
+
+
+def test_admin_forms_go_through_the_services(territory: None) -> None:
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    admin = get_user_model().objects.create_superuser("svc_admin", password="x")
+    client = Client()
+    client.force_login(admin)
+    number = id_number("19660606", 7)
+    form = {
+        "name": "后台录入",
+        "id_number": number,
+        "phone": "13344445555",
+        "hukou": "local",
+        "status": "living",
+        "care_tags-TOTAL_FORMS": "0",
+        "care_tags-INITIAL_FORMS": "0",
+        "residences-TOTAL_FORMS": "0",
+        "residences-INITIAL_FORMS": "0",
+    }
+    bad = client.post("/admin/population/person/add/", {**form, "id_number": number[:-1] + "0"})
+    assert bad.status_code == 200 and "校验位" in bad.content.decode()
+    assert Person.objects.count() == 0
+    response = client.post("/admin/population/person/add/", form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    person = Person.objects.get()
+    assert person.id_number_index == id_index(number) and person.phone_masked == "133****5555"
+    assert number.encode() not in bytes(person.id_number_enc)
+    # An edit that leaves the identifiers blank keeps them.
+    edit = {**form, "id_number": "", "phone": "", "name": "后台改名"}
+    assert client.post(f"/admin/population/person/{person.pk}/change/", edit).status_code == 302
+    person.refresh_from_db()
+    assert person.name == "后台改名" and person.id_number_index == id_index(number)
+    assert reveal_phone(bytes(person.phone_enc or b"")) == "13344445555"
+    duplicate = client.post("/admin/population/person/add/", {**form, "name": "重复"})
+    assert "已登记" in duplicate.content.decode() and Person.objects.count() == 1
