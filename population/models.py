@@ -135,14 +135,16 @@ class PersonStatus(models.TextChoices):
 class Person(models.Model):
     name = models.CharField(_("姓名"), max_length=50)
     id_number_enc = models.BinaryField(_("身份证号(密文)"))
-    id_number_index = models.CharField(max_length=32, unique=True)
+    # Indexes are declared in Meta: a field's unique=/db_index= would add a second,
+    # pattern-ops index per column that exact lookups never use and every import pays for.
+    id_number_index = models.CharField(max_length=32)
     id_number_masked = models.CharField(_("身份证号"), max_length=18)
-    id_head = models.CharField(max_length=6, db_index=True)  # area code: not secret alone
+    id_head = models.CharField(max_length=6)  # area code: not secret alone
     id_tail = models.CharField(max_length=4)
     sex = models.CharField(_("性别"), max_length=1, choices=Sex.choices)
     birth_date = models.DateField(_("出生日期"))
     phone_enc = models.BinaryField(_("电话(密文)"), null=True, blank=True)
-    phone_index = models.CharField(max_length=32, blank=True, db_index=True)
+    phone_index = models.CharField(max_length=32, blank=True)
     phone_masked = models.CharField(_("电话"), max_length=16, blank=True)
     hukou = models.CharField(_("户籍类型"), max_length=16, choices=Hukou.choices)
     registered_on = models.DateField(_("登记日期"), null=True, blank=True)
@@ -151,11 +153,22 @@ class Person(models.Model):
         _("状态"), max_length=16, choices=PersonStatus.choices, default=PersonStatus.LIVING
     )
     # Where the person lives now (from the current residence), for scoping and profiles.
+    # Their own indexes would duplicate the (grid, hukou) and (street, hukou) ones.
     grid = models.ForeignKey(
-        Region, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Region,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     street = models.ForeignKey(
-        Region, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Region,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -167,7 +180,12 @@ class Person(models.Model):
             models.Index(fields=["grid", "hukou"]),
             models.Index(fields=["street", "hukou"]),
             models.Index(fields=["id_tail", "id_head"]),
+            models.Index(fields=["id_head"], name="person_id_head"),
+            models.Index(fields=["phone_index"], name="person_phone_index"),
             GinIndex(fields=["name"], name="person_name_trgm", opclasses=["gin_trgm_ops"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["id_number_index"], name="person_id_number_unique"),
         ]
 
     def __str__(self) -> str:
