@@ -116,6 +116,14 @@ def calendar_coverage() -> tuple[date, date]:
     return date(min(years), 1, 1), date(max(years), 12, 31)
 
 
+def coverage_notice(today: date, *, horizon_days: int = 60) -> date | None:
+    """The last date the holiday data knows, when it ends within `horizon_days` of today
+    (or has ended): pages say so, since deadlines past it count weekends only plus the
+    dates entered in admin."""
+    _first, last = calendar_coverage()
+    return last if (last - today).days <= horizon_days else None
+
+
 def is_covered(d: date) -> bool:
     first, last = calendar_coverage()
     return first <= d <= last

@@ -34,7 +34,7 @@ from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from cases.models import Attachment, Case, Light, Status
-from dispatch import case_tiles, selectors
+from dispatch import calendar, case_tiles, selectors
 from dispatch.actors import CENTRE_ROLES, Actor, actor_for
 from dispatch.errors import Conflict, Forbidden, Invalid, NotFound
 from dispatch.services.transitions import case_act
@@ -249,6 +249,7 @@ def centre(request: HttpRequest, ctx: Ctx) -> HttpResponse:
         "total": counts["total"],
         "config": _config(request, ctx),
         "strings": STRINGS,
+        "calendar_until": calendar.coverage_notice(timezone.localdate()),
         **_queue_page(ctx, queue, request.GET.get("page")),
     }
     if case is not None:

@@ -503,3 +503,29 @@ def test_the_district_centre_dispatches_escalated_cases_to_district_departments(
     assert case.status == Status.DISPATCHED
     assert c.get("/centre/counts/").json()["escalated"] == 0
     assert c.get("/centre/counts/").json()["in_progress"] == 1
+
+
+def test_centre_says_when_the_holiday_data_runs_out() -> None:
+    """chinese-calendar knows its release's years only; past them the page must say so."""
+    from datetime import date
+
+    from dispatch import calendar
+
+    _first, last = calendar.calendar_coverage()
+    assert calendar.coverage_notice(last.replace(month=1, day=1)) is None
+    assert calendar.coverage_notice(date(last.year, 12, 1)) == last
+    assert calendar.coverage_notice(date(last.year + 1, 3, 1)) == last
+
+
+def test_the_centre_page_shows_the_calendar_notice_near_its_end(demo: None) -> None:
+    import time_machine
+
+    from dispatch import calendar
+
+    _first, last = calendar.calendar_coverage()
+    with time_machine.travel(f"{last.year}-12-01 10:00 +0800", tick=False):
+        html = client_for("jianwai_lead").get("/centre/").content.decode()
+    assert "节假日数据只到" in html and last.isoformat() in html
+    with time_machine.travel(f"{last.year}-06-01 10:00 +0800", tick=False):
+        html = client_for("jianwai_lead").get("/centre/").content.decode()
+    assert "节假日数据只到" not in html
