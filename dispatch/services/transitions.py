@@ -285,6 +285,7 @@ def case_act(*, case_id: int, user: User, action: str, data: ActionInput) -> Cas
     _check_inputs(transition, data, photos)
 
     with transaction.atomic():
+        _lock_merge_pair(action, case_id, actor, data)
         case = (
             Case.objects.select_for_update(of=("self",))
             .select_related("grid", "street")
@@ -358,6 +359,27 @@ def case_act(*, case_id: int, user: User, action: str, data: ActionInput) -> Cas
             )
         _notify(ctx)
     return case
+
+
+def _lock_merge_pair(action: str, case_id: int, actor: Actor, data: ActionInput) -> None:
+    """A merge locks two cases. Taking both in id order before anything else means two
+    crossed merges (A into B, B into A) queue on the same first row instead of deadlocking;
+    the second then finds its target already merged and is refused clearly."""
+    if action != "merge":
+        return
+    ref = str(data.target_case).strip()
+    if not ref:
+        return
+    target = (
+        Case.objects.filter(scope_q(actor))
+        .filter(**({"id": int(ref)} if ref.isdigit() else {"number": ref}))
+        .values_list("id", flat=True)
+        .first()
+    )
+    if target is None:
+        return  # _merge reports the missing target under the lock
+    ids = sorted({case_id, target})
+    list(Case.objects.select_for_update().filter(id__in=ids).order_by("id").values_list("id"))
 
 
 def _event_data(c: _Ctx) -> dict[str, object]:

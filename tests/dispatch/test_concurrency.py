@@ -252,11 +252,6 @@ def test_the_same_key_from_another_user_is_another_case(demo: Demo) -> None:
     assert other.id != first.id
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="case_act locks the merged case, then its target: two crossed merges deadlock "
-    "(psycopg OperationalError, HTTP 500) instead of one winning and the other a 409/400",
-)
 def test_crossed_merges_end_in_one_merge_and_a_clear_refusal(demo: Demo) -> None:
     a, b = intake(demo), intake(demo)
 
