@@ -163,6 +163,10 @@ def seed_demo() -> list[DemoUser]:
 
     member("district_leader", Role.LEADER, district, "区领导")
     member("district_dispatcher", Role.DISPATCHER, district, "区派遣员")
+    # The district centre opens, closes and calls back the cases it handles (escalated, or
+    # registered outside any street) just as a street centre does.
+    member("district_lead", Role.SHIFT_LEAD, district, "区值班长")
+    member("district_operator", Role.INTAKE_OPERATOR, district, "区受理员")
     for dslug, dname, kind in DISTRICT_DEPARTMENTS:
         dept, _ = Department.objects.update_or_create(
             code=f"{district.code}-{kind}",
@@ -234,7 +238,8 @@ def demo_users() -> list[DemoUser]:
 
 
 def _demo_usernames() -> list[str]:
-    names = ["district_leader", "district_dispatcher", "data_admin"]
+    names = ["district_leader", "district_dispatcher", "district_lead", "district_operator"]
+    names.append("data_admin")
     names += [f"district_{d[0]}" for d in DISTRICT_DEPARTMENTS]
     for slug in DEMO_STREETS.values():
         names += [f"{slug}_{r}" for r in ("operator", "lead", "dispatcher", "leader")]
