@@ -44,7 +44,7 @@ migrate: setup
 	$(PY) manage.py migrate --noinput
 
 seed: migrate
-	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo --population 50000
 
 serve:
 	@bash chaoyang/scripts/run-all.sh
