@@ -26,7 +26,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 
-from bench.common import Entry
+from bench.common import Entry, median, percentile, time_each
 from population.protect import id_index
 from population.validators import id_check_char
 
@@ -206,6 +206,64 @@ def clean(indexes: list[str]) -> int:
     return deleted
 
 
+SEARCHES = 300
+
+
+def _sample(path: Path, k: int, seed: int = 11) -> tuple[list[str], list[str]]:
+    """Identity numbers and names of persons in the file, for the search timings."""
+    with path.open(encoding="utf-8") as f:
+        rows = list(csv.reader(line for i, line in enumerate(f) if 0 < i <= 50_000))
+    rng = random.Random(seed)
+    picked = rng.sample(rows, min(k, len(rows)))
+    return [r[1] for r in picked], [r[0] for r in picked]
+
+
+def search_timings(path: Path) -> list[Entry]:
+    """Search at the imported size through the selectors a district user's page uses,
+    beside the same lookups in plain SQL in the same run."""
+    from population.selectors import PopulationScope, classify_person_query, person_search
+
+    numbers, names = _sample(path, SEARCHES)
+    scope = PopulationScope(everything=True)
+
+    def ours(text: str) -> object:
+        return list(person_search(scope, classify_person_query(text)).values_list("id")[:50])
+
+    def raw_id(number: str) -> object:
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT id FROM population_person WHERE id_number_index = %s LIMIT 50",
+                [id_index(number)],
+            )
+            return cur.fetchall()
+
+    def raw_name(name: str) -> object:
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT id FROM population_person WHERE name ILIKE %s ORDER BY name, id LIMIT 50",
+                [f"%{name}%"],
+            )
+            return cur.fetchall()
+
+    out: list[Entry] = []
+    for label, texts, raw in (("id_number", numbers, raw_id), ("name", names, raw_name)):
+        ours(texts[0]), raw(texts[0])  # warm both
+        a = [t / 1000 for t in time_each(ours, texts)]
+        b = [t / 1000 for t in time_each(raw, texts)]
+        out.append(Entry(f"population.search.{label}.p50", median(a), "ms", median(b), "", len(a)))
+        out.append(
+            Entry(
+                f"population.search.{label}.p99",
+                percentile(a, 99),
+                "ms",
+                percentile(b, 99),
+                "",
+                len(a),
+            )
+        )
+    return out
+
+
 def run() -> list[Entry]:
     n = size()
     with tempfile.TemporaryDirectory(prefix="bench-persons-") as tmp:
@@ -220,8 +278,10 @@ def run() -> list[Entry]:
                     break
                 dst.write(line)
         tenth = _run_child(small, dry_run=True)
+        searches: list[Entry] = []
         try:
             full = _run_child(path)
+            searches = search_timings(path)
         finally:
             print(f"  removed {clean(indexes):,} benchmark persons", flush=True)
         copy_s = raw_copy(path)
@@ -254,6 +314,7 @@ def run() -> list[Entry]:
             "flat",
             n,
         ),
+        *searches,
     ]
 
 
