@@ -41,7 +41,8 @@ from dispatch.services.transitions import case_act
 from dispatch.workflow import BY_ACTION
 from grids.models import Region
 
-from .centre_panel import MAX_PHOTOS, ActionForm, panel_context, service_field_errors, short
+from .centre_panel import ActionForm, panel_context, service_field_errors
+from .labels import MAX_PHOTOS, short
 
 POLL_MS = 3000
 PAGE_SIZE = 25

@@ -12,11 +12,9 @@ from typing import Any
 from django import forms
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from cases.models import Attachment, Case, CaseEvent, Satisfaction, Status
-from chaoyang.roles import Role
 from dispatch import selectors
 from dispatch.actors import Actor
 from dispatch.errors import ActionError
@@ -24,7 +22,15 @@ from dispatch.models import Assignment, Department
 from dispatch.services.transitions import VERIFY_RESULTS, ActionInput
 from dispatch.workflow import BY_ACTION, Field
 
-MAX_PHOTOS = 9
+from .labels import (
+    MAX_PHOTOS,
+    VERIFY_RESULT_LABELS,
+    event_label,
+    role_label,
+    short,
+    status_label,
+)
+
 # Actions that end or undo someone's work: the page asks before sending them.
 DESTRUCTIVE = frozenset(
     {"void", "merge", "return", "check_fail", "reject_extension", "reject_park"}
@@ -39,14 +45,6 @@ FIELD_ORDER = [
     Field.NOTE,
     Field.PHOTOS,
 ]
-EXTRA_EVENT_LABELS = {
-    "report": gettext_lazy("上报"),
-    "merged_from": gettext_lazy("合并来源"),
-    "sla_yellow": gettext_lazy("黄灯预警"),
-    "sla_red": gettext_lazy("红灯超期"),
-    "auto_supervise": gettext_lazy("超期自动督办"),
-}
-RESULT_LABELS = {"confirmed": gettext_lazy("问题属实"), "not_found": gettext_lazy("未发现问题")}
 
 
 class ActionForm(forms.Form):
@@ -75,13 +73,6 @@ class ActionForm(forms.Form):
             result=d["result"] or "",
             expected_version=d["version"],
         )
-
-
-def short(message: str) -> str:
-    """The Chinese half of a bilingual service message ("中文 / English") on a Chinese page."""
-    if (get_language() or "").startswith("zh") and " / " in message:
-        return message.split(" / ", 1)[0]
-    return message
 
 
 def service_field_errors(exc: ActionError) -> dict[str, list[str]]:
@@ -115,25 +106,6 @@ class Entry:
     photos: list[tuple[Attachment, dict[str, str]]] = field(default_factory=list)
 
 
-def status_label(value: str) -> str:
-    try:
-        return str(Status(value).label)
-    except ValueError:
-        return value
-
-
-def event_label(action: str) -> str:
-    t = BY_ACTION.get(action)
-    return str(t.label) if t else str(EXTRA_EVENT_LABELS.get(action, action))
-
-
-def role_label(value: str) -> str:
-    try:
-        return str(Role(value).label) if value else ""
-    except ValueError:
-        return value
-
-
 def timeline(case: Case) -> list[Entry]:
     """Every event, oldest first, with the details a reader needs beside the note."""
     out = []
@@ -144,7 +116,9 @@ def timeline(case: Case) -> list[Entry]:
         if data.get("department"):
             details.append(_("派遣至:%(d)s") % {"d": data["department"]})
         if data.get("result"):
-            details.append(_("核实结果:%(r)s") % {"r": RESULT_LABELS.get(data["result"], "")})
+            details.append(
+                _("核实结果:%(r)s") % {"r": VERIFY_RESULT_LABELS.get(data["result"], "")}
+            )
         if data.get("merged_into"):
             details.append(_("合并至:%(n)s") % {"n": data["merged_into"]})
         if data.get("satisfaction"):
@@ -277,7 +251,7 @@ def panel_context(
         "departments": departments,
         "default_department": submitted.get("department") or (str(default_id or "")),
         "satisfaction_choices": Satisfaction.choices,
-        "result_choices": [(r, RESULT_LABELS[r]) for r in VERIFY_RESULTS],
+        "result_choices": [(r, VERIFY_RESULT_LABELS[r]) for r in VERIFY_RESULTS],
         "message": message,
         "message_kind": message_kind,
         "general_errors": general,

@@ -27,18 +27,16 @@ from dispatch.errors import ActionError, Conflict, Forbidden, NotFound
 from dispatch.models import Assignment
 from dispatch.services.transitions import ActionInput, case_act
 from dispatch.views.field_common import (
-    MAX_PHOTOS,
-    VERIFY_RESULT_LABELS,
     centre_url,
     page_actor,
     photo_groups,
     roles_nav,
     service_errors,
-    short,
     timeline,
     visible_case,
     visible_cases,
 )
+from dispatch.views.labels import MAX_PHOTOS, VERIFY_RESULT_LABELS, short
 from dispatch.workflow import BY_ACTION, Field
 
 # The order inputs appear in on a form: choices first, free text, then photos.

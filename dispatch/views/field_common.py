@@ -14,30 +14,27 @@ from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, get_script_prefix, reverse
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from cases.models import Attachment, Case, CaseEvent, Category, Status, Urgency
+from cases.models import Attachment, Case, CaseEvent, Category, Urgency
 from chaoyang.roles import Role
 from dispatch import selectors
 from dispatch.actors import CENTRE_ROLES, Actor, actor_for
 from dispatch.errors import ActionError
-from dispatch.workflow import BY_ACTION
+
+from .labels import (
+    VERIFY_RESULT_LABELS,
+    event_label,
+    role_label,
+    short,
+    status_label,
+)
 
 # Event actions that are not transitions of the table, with their timeline labels.
-EXTRA_EVENT_LABELS = {
-    "report": _("上报"),
-    "merged_from": _("合并来源"),
-    "sla_yellow": _("黄灯预警"),
-    "sla_red": _("红灯超期"),
-    "auto_supervise": _("自动督办"),
-}
-VERIFY_RESULT_LABELS = {"confirmed": _("问题属实"), "not_found": _("未发现问题")}
 # Roles that may register a hotline call (the intake service's rule) and register a point
 # outside the district for transfer.
 HOTLINE_ROLES = frozenset({Role.INTAKE_OPERATOR, Role.SHIFT_LEAD, Role.DISPATCHER})
 OUTSIDE_ROLES = frozenset({Role.INTAKE_OPERATOR, Role.SHIFT_LEAD})
-MAX_PHOTOS = 9
 
 
 def page_actor(request: HttpRequest) -> Actor:
@@ -47,14 +44,6 @@ def page_actor(request: HttpRequest) -> Actor:
         cached = actor_for(request.user)
         request._chaoyang_actor = cached  # type: ignore[attr-defined]
     return cached
-
-
-def short(message: str) -> str:
-    """The Chinese half of a bilingual service message ("中文 / English") for a Chinese
-    page; phone screens have no room for both. Other languages get the whole message."""
-    if (get_language() or "").startswith("zh") and " / " in message:
-        return message.split(" / ", 1)[0]
-    return message
 
 
 def service_errors(exc: ActionError) -> dict[str, list[str]]:
@@ -181,20 +170,6 @@ def landing_url(user: User) -> str:
 # --- the case page: photos and timeline -------------------------------------------------
 
 
-def event_label(action: str) -> str:
-    t = BY_ACTION.get(action)
-    if t is not None:
-        return str(t.label)
-    return str(EXTRA_EVENT_LABELS.get(action, action))
-
-
-def status_label(status: str) -> str:
-    try:
-        return str(Status(status).label)
-    except ValueError:
-        return status
-
-
 @dataclass
 class TimelineEntry:
     event: CaseEvent
@@ -222,10 +197,6 @@ def timeline(case: Case) -> list[TimelineEntry]:
             details.append(f"{_('合并至')}:{data['merged_into']}")
         if data.get("requested_deadline"):
             details.append(f"{_('申请时限')}:{str(data['requested_deadline'])[:16]}")
-        try:
-            role_label = str(Role(ev.actor_role).label) if ev.actor_role else ""
-        except ValueError:
-            role_label = ev.actor_role
         changed = ev.from_status != ev.to_status
         out.append(
             TimelineEntry(
@@ -233,7 +204,7 @@ def timeline(case: Case) -> list[TimelineEntry]:
                 label=event_label(ev.action),
                 from_label=status_label(ev.from_status) if changed and ev.from_status else "",
                 to_label=status_label(ev.to_status) if changed else "",
-                role_label=role_label,
+                role_label=role_label(ev.actor_role),
                 details=details,
                 photos=list(ev.attachments.all()),
             )

@@ -1,0 +1,48 @@
+"""Words the case pages share: labels of statuses, events and roles, and how a bilingual
+service message is shown. The command centre and the field pages both use these."""
+
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from cases.models import Status
+from chaoyang.roles import Role
+from dispatch.workflow import BY_ACTION
+
+MAX_PHOTOS = 9  # per action or report, as the API allows
+
+# Events that are not transitions of the table: intake, the far side of a merge, the clock.
+EXTRA_EVENT_LABELS = {
+    "report": _("上报"),
+    "merged_from": _("合并来源"),
+    "sla_yellow": _("黄灯预警"),
+    "sla_red": _("红灯超期"),
+    "auto_supervise": _("超期自动督办"),
+}
+VERIFY_RESULT_LABELS = {"confirmed": _("问题属实"), "not_found": _("未发现问题")}
+
+
+def short(message: str) -> str:
+    """The Chinese half of a bilingual service message ("中文 / English") on a Chinese
+    page; screens have no room for both. Other languages get the whole message."""
+    if (get_language() or "").startswith("zh") and " / " in message:
+        return message.split(" / ", 1)[0]
+    return message
+
+
+def status_label(value: str) -> str:
+    try:
+        return str(Status(value).label)
+    except ValueError:
+        return value
+
+
+def event_label(action: str) -> str:
+    t = BY_ACTION.get(action)
+    return str(t.label) if t else str(EXTRA_EVENT_LABELS.get(action, action))
+
+
+def role_label(value: str) -> str:
+    try:
+        return str(Role(value).label) if value else ""
+    except ValueError:
+        return value
