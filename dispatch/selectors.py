@@ -7,7 +7,6 @@ and export starts from `cases_visible`.
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.contrib.gis.measure import D
@@ -159,13 +158,6 @@ QUEUES: dict[str, Q] = {
 def queue_counts(actor: Actor) -> dict[str, int]:
     qs = live(cases_visible(actor))
     return qs.aggregate(**{name: Count("id", filter=q) for name, q in QUEUES.items()})
-
-
-def case_list(actor: Actor, *, queue: str | None = None, **filters: Any) -> QuerySet[Case]:
-    qs = with_places(cases_visible(actor), "category")
-    if queue:
-        qs = live(qs).filter(QUEUES[queue])
-    return qs.filter(**filters)
 
 
 def changes_since(actor: Actor, since: datetime) -> QuerySet[Case]:

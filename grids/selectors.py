@@ -87,10 +87,6 @@ def district_at(*, lng: float, lat: float) -> Region | None:
     )
 
 
-def region_children(*, region: Region) -> QuerySet[Region]:
-    return Region.objects.filter(parent=region).order_by("code")
-
-
 def region_list(
     *, level: int | None = None, parent_code: str | None = None, query: str | None = None
 ) -> QuerySet[Region]:
