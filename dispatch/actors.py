@@ -8,12 +8,11 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
+from django.db import connection
 
 from cases.models import Case
 from chaoyang.roles import Role
-from grids.models import Membership
 
-from .models import DepartmentMembership
 from .workflow import Scope, Transition
 
 CENTRE_ROLES = frozenset({Role.INTAKE_OPERATOR, Role.SHIFT_LEAD, Role.DISPATCHER, Role.LEADER})
@@ -53,24 +52,37 @@ class Actor:
         return ""
 
 
+# Every request that acts or reads cases needs the actor, so it is one round trip rather
+# than one query per relation: region memberships and active department memberships.
+_ACTOR_SQL = """
+SELECT 'region', m.role, r.code, m.region_id, ''
+  FROM grids_membership m JOIN grids_region r ON r.id = m.region_id
+ WHERE m.user_id = %(user)s
+UNION ALL
+SELECT 'department', '', d.name, d.id, d.level
+  FROM dispatch_departmentmembership dm JOIN dispatch_department d ON d.id = dm.department_id
+ WHERE dm.user_id = %(user)s AND d.active
+"""
+
+
 def actor_for(user: User | AnonymousUser) -> Actor:
     if not user.is_authenticated:
         raise PermissionError("anonymous users cannot act")
+    assert isinstance(user, User)
     regions: dict[str, set[str]] = {}
     region_ids: dict[str, int] = {}
-    for role, code, region_id in Membership.objects.filter(user=user).values_list(
-        "role", "region__code", "region_id"
-    ):
-        regions.setdefault(role, set()).add(code)
-        region_ids[code] = region_id
     departments: dict[int, str] = {}
     levels: dict[int, str] = {}
-    for dept_id, name, level in DepartmentMembership.objects.filter(
-        user=user, department__active=True
-    ).values_list("department_id", "department__name", "department__level"):
-        departments[dept_id] = name
-        levels[dept_id] = level
-    assert isinstance(user, User)
+    with connection.cursor() as cur:
+        cur.execute(_ACTOR_SQL, {"user": user.pk})
+        rows = cur.fetchall()
+    for kind, role, name, pk, level in rows:
+        if kind == "region":
+            regions.setdefault(role, set()).add(name)
+            region_ids[name] = pk
+        else:
+            departments[pk] = name
+            levels[pk] = level
     return Actor(
         user=user,
         regions={r: frozenset(c) for r, c in regions.items()},

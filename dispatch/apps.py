@@ -7,6 +7,8 @@ class DispatchConfig(AppConfig):
     verbose_name = _("指挥派遣")
 
     def ready(self) -> None:
-        from dispatch import calendar
+        from dispatch import calendar, reference
 
-        calendar.connect_signals()  # calendar overrides invalidate the in-memory cache
+        # Overrides, categories and policies are cached per process; changes invalidate.
+        calendar.connect_signals()
+        reference.connect_signals()

@@ -10,33 +10,25 @@ call walks day by day: a day's position is a closed-form Mon–Fri count plus a 
 the few days that differ from Mon–Fri (holidays, 调休, overrides), found by bisection.
 """
 
-import logging
 import math
 import re
-import uuid
 from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dt_time
 from functools import lru_cache
 from itertools import accumulate, pairwise
-from time import monotonic
-from typing import Any
 
 import chinese_calendar
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
-from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
-logger = logging.getLogger(__name__)
+from chaoyang.shared_cache import SharedVersionCache
 
 US = 1_000_000  # positions are integer microseconds: sums and inverses stay exact
 DEFAULT_WORK_PERIODS = "08:30-12:00,13:30-17:30"
 DEFAULT_REFRESH_SECONDS = 5.0
-VERSION_KEY = "dispatch:calendar:version"
 # About 10 years of Mon–Fri: a longer limit is a data-entry mistake (and refusing it bounds
 # every search below).
 MAX_WORK_DAYS = 2610
@@ -192,69 +184,34 @@ def _load() -> _Days:
     return _Days(exceptions, ordinals, shift)
 
 
-# Overrides live in this process until the shared version (in the Django cache, i.e. Redis)
-# changes; the version is read at most every SLA_CALENDAR_REFRESH_SECONDS, so the hot path
-# costs one monotonic(). One tuple, swapped whole, so threads never see half a state.
-_state: tuple[_Days, object, float] | None = None  # (days, version loaded, next check)
+def _refresh_seconds() -> float:
+    return float(getattr(settings, "SLA_CALENDAR_REFRESH_SECONDS", DEFAULT_REFRESH_SECONDS))
 
 
-def _shared_version() -> object:
-    try:
-        return cache.get(VERSION_KEY)
-    except Exception:  # cache down: reload from the database every interval instead
-        logger.warning("calendar version unreadable from the cache", exc_info=True)
-        return object()  # equal to nothing, so it forces a reload
+# Overrides live in each process until they change anywhere (see chaoyang.shared_cache).
+_overrides = SharedVersionCache("dispatch:calendar", lambda: _load(), _refresh_seconds)
+VERSION_KEY = _overrides.version_key
 
 
 def _days() -> _Days:
-    global _state
-    state, now = _state, monotonic()
-    if state is not None and now < state[2]:
-        return state[0]
-    version = _shared_version()  # read before loading: a bump during the load wins next time
-    days = state[0] if state is not None and version == state[1] else _load()
-    interval = float(getattr(settings, "SLA_CALENDAR_REFRESH_SECONDS", DEFAULT_REFRESH_SECONDS))
-    _state = (days, version, now + interval)
-    return days
+    return _overrides.get()
 
 
 def reset_cache() -> None:
     """Forget this process's overrides; the next call reloads them."""
-    global _state
-    _state = None
+    _overrides.reset()
 
 
 def bump_version() -> None:
     """Tell every process to reload overrides (call after changing them without signals)."""
-    try:
-        cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
-    except Exception:
-        logger.exception("calendar version not bumped: other processes keep old overrides")
-
-
-def _committed() -> None:
-    bump_version()
-    reset_cache()
-
-
-def _override_changed(sender: Any, using: str = "default", **kwargs: Any) -> None:
-    reset_cache()  # this process sees its own change at once, even inside the transaction
-    # Others only after commit: bumping earlier could let them reload the old rows and then
-    # keep them as current.
-    transaction.on_commit(_committed, using=using)
+    _overrides.bump_version()
 
 
 def connect_signals() -> None:
-    """Connect CalendarOverride's save/delete to invalidation; call from DispatchConfig.ready().
-
-    QuerySet.update() and bulk_create() send no signals: call bump_version() after them.
-    """
+    """Connect CalendarOverride's save/delete to invalidation; call from DispatchConfig.ready()."""
     from dispatch.models import CalendarOverride
 
-    for name, signal in (("post_save", post_save), ("post_delete", post_delete)):
-        signal.connect(
-            _override_changed, sender=CalendarOverride, dispatch_uid=f"dispatch.calendar.{name}"
-        )
+    _overrides.connect(CalendarOverride)
 
 
 def is_workday(d: date) -> bool:

@@ -7,9 +7,10 @@ and export starts from `cases_visible`.
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
-from django.contrib.gis.measure import D
+from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from cases.models import FINAL_STATUSES, Case, Light, Status
@@ -116,24 +117,53 @@ def default_department(case: Case) -> Department | None:
     return dispatch_targets(case).filter(kind=kind).first()
 
 
-def duplicate_candidates(case: Case, limit: int = 10) -> QuerySet[Case]:
-    """Live cases of the same category within the category's radius and time window."""
+# Live cases of the same category within the category's radius (on the sphere, as the
+# radius is entered) and time window. ST_DWithin tests the bounding boxes first, so the
+# exact distance is computed for a handful of rows. Raw SQL because every report asks it.
+_DUPLICATES_SQL = """
+SELECT id, number, status, address FROM cases_case
+ WHERE category_id = %(category)s AND created_at BETWEEN %(since)s AND %(until)s
+   AND id <> %(id)s AND NOT (status = ANY(%(final)s))
+   AND ST_DWithin(location::geography, ST_SetSRID(ST_MakePoint(%(lng)s, %(lat)s), 4326)::geography,
+                  %(radius)s, false)
+ ORDER BY created_at, id LIMIT %(limit)s
+"""
+
+
+@dataclass(frozen=True)
+class DuplicateRow:
+    id: int
+    number: str
+    status: str
+    address: str
+
+
+def duplicate_rows(case: Case, limit: int = 10) -> list[DuplicateRow]:
+    """Possible duplicates of a case, oldest first: what an intake answer lists."""
     if case.location is None:
-        return Case.objects.none()
+        return []
     category = case.category
     window = timedelta(hours=category.duplicate_window_hours)
-    return (
-        live(
-            Case.objects.filter(
-                category=category,
-                created_at__range=(case.created_at - window, case.created_at + window),
-            )
-        )
-        .exclude(id=case.id)
-        .exclude(status=Status.MERGED)
-        .filter(location__distance_lte=(case.location, D(m=category.duplicate_radius_m)))
-        .order_by("created_at")[:limit]
-    )
+    params: dict[str, Any] = {
+        "category": category.id,
+        "since": case.created_at - window,
+        "until": case.created_at + window,
+        "id": case.id,
+        "final": [str(s) for s in FINAL_STATUSES],
+        "lng": case.location.x,
+        "lat": case.location.y,
+        "radius": category.duplicate_radius_m,
+        "limit": limit,
+    }
+    with connection.cursor() as cur:
+        cur.execute(_DUPLICATES_SQL, params)
+        return [DuplicateRow(*row) for row in cur.fetchall()]
+
+
+def duplicate_candidates(case: Case, limit: int = 10) -> QuerySet[Case]:
+    """The same suggestions as cases, for pages that show more of them."""
+    ids = [row.id for row in duplicate_rows(case, limit)]
+    return Case.objects.filter(id__in=ids).order_by("created_at", "id")
 
 
 QUEUES: dict[str, Q] = {

@@ -45,10 +45,14 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 @pytest.fixture(autouse=True)
 def _clear_cache() -> None:
-    """Each test starts with an empty cache: throttle counters and cached tiles don't leak."""
+    """Each test starts with empty caches: throttle counters, cached tiles and the categories
+    of a rolled-back test don't leak."""
     from django.core.cache import cache
 
+    from dispatch import reference
+
     cache.clear()
+    reference.reset_cache()
 
 
 SNAPSHOT = "test_territory_snapshot"

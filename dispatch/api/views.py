@@ -112,8 +112,8 @@ class CaseListCreateView(generics.ListAPIView):
             else []
         )
         body["duplicates"] = [
-            {"id": c.id, "number": c.number, "status": c.status, "address": c.address}
-            for c in selectors.duplicate_candidates(result.case)
+            {"id": d.id, "number": d.number, "status": d.status, "address": d.address}
+            for d in selectors.duplicate_rows(result.case)
         ]
         return Response(
             body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK

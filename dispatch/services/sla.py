@@ -17,8 +17,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from cases.models import Case, CaseEvent, Light, Status
-from dispatch import calendar
-from dispatch.models import CategoryPolicy, Stage, TimeUnit
+from dispatch import calendar, reference
+from dispatch.models import Stage, TimeUnit
 from dispatch.workflow import STAGE_OF
 
 # Used when a category has no policy row for the urgency: conservative defaults.
@@ -39,7 +39,7 @@ def warning_share() -> float:
 
 def policy_snapshot(*, category_id: int, urgency: str) -> dict[str, Any]:
     """The limits a case is opened under, frozen into the case."""
-    policy = CategoryPolicy.objects.filter(category_id=category_id, urgency=urgency).first()
+    policy = reference.category_policy(category_id, urgency)
     limits = dict(FALLBACK_LIMITS)
     if policy is not None:
         limits.update(policy.limits)

@@ -27,6 +27,47 @@ def test_token_for_valid_credentials_authenticates_api(user) -> None:
     assert again.json()["token"] == token
 
 
+def test_a_wrong_or_revoked_token_is_refused_with_a_message(user) -> None:
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.create(user=user)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}x")
+    response = api.get("/api/v1/grids/regions/", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 401
+    assert response.json()["detail"] == "Invalid token."
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert api.get("/api/v1/grids/regions/").status_code == 200
+    token.delete()  # revoked: the next request is refused at once
+    assert api.get("/api/v1/grids/regions/").status_code == 401
+
+
+def test_a_token_of_a_deactivated_user_is_refused(user) -> None:
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.create(user=user)
+    user.is_active = False
+    user.save()
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    response = api.get("/api/v1/grids/regions/", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 401
+    assert response.json()["detail"] == "User inactive or deleted."
+
+
+def test_the_token_identifies_its_own_user(user) -> None:
+    from rest_framework.authtoken.models import Token
+
+    from chaoyang.authentication import TokenAuthentication
+
+    other = get_user_model().objects.create_user("li", password="s3cret-pass")
+    key = Token.objects.create(user=other).key
+    Token.objects.create(user=user)
+    found, token = TokenAuthentication().authenticate_credentials(key)
+    assert (found.pk, found.username, token.key) == (other.pk, "li", key)
+    assert found.check_password("s3cret-pass")  # a whole user row, not a partial one
+
+
 def test_token_refused_for_wrong_password(user) -> None:
     response = APIClient().post("/api/v1/auth/token/", {"username": "wang", "password": "x"})
     assert response.status_code == 400
