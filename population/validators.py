@@ -10,6 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from operator import mul
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
@@ -27,13 +28,22 @@ class IdentityInfo:
     sex: str  # "M" or "F"
 
 
+_ID_FORM = re.compile(r"\d{17}[\dX]")
+# The weighted sum over ASCII digits, minus what the '0' code points add: a bulk import
+# checks a million numbers, and this is a third of the cost of int() per character.
+_ID_ZERO_SUM = ord("0") * sum(_ID_WEIGHTS)
+
+
 def id_check_char(first17: str) -> str:
-    return _ID_CHECK[sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS, strict=True)) % 11]
+    if len(first17) != 17 or not first17.isascii() or not first17.isdigit():
+        raise ValueError("the first 17 characters must be digits")
+    total = sum(map(mul, first17.encode(), _ID_WEIGHTS)) - _ID_ZERO_SUM
+    return _ID_CHECK[total % 11]
 
 
 def parse_identity_number(raw: str) -> IdentityInfo:
     number = normalise_text(raw).replace(" ", "").upper()
-    if not re.fullmatch(r"\d{17}[\dX]", number):
+    if not _ID_FORM.fullmatch(number):
         raise ValidationFailure("身份证号应为 18 位 / identity number must be 18 characters")
     try:
         born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
@@ -68,9 +78,15 @@ def parse_credit_code(raw: str) -> str:
     return code
 
 
+_SPACES = re.compile(r"\s+")
+
+
 def normalise_text(raw: str) -> str:
     """Full-width to half-width (NFKC), trimmed, inner whitespace collapsed."""
-    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", raw or "")).strip()
+    text = unicodedata.normalize("NFKC", raw or "")
+    if text.isprintable() and "  " not in text:  # the usual cell: no tab, newline or run
+        return text.strip()
+    return _SPACES.sub(" ", text).strip()
 
 
 _ADDRESS_RULES = (
@@ -103,10 +119,14 @@ def normalise_address(raw: str) -> str:
     return text.lower()
 
 
+_PHONE_SEPARATORS = re.compile(r"[\s\-()]")
+_PHONE_FORM = re.compile(r"\d{7,12}")
+
+
 def normalise_phone(raw: str) -> str:
-    digits = re.sub(r"[\s\-()]", "", normalise_text(raw))
+    digits = _PHONE_SEPARATORS.sub("", normalise_text(raw))
     if digits.startswith("+86"):
         digits = digits[3:]
-    if not re.fullmatch(r"\d{7,12}", digits):
+    if not _PHONE_FORM.fullmatch(digits):
         raise ValidationFailure("电话号码格式不正确 / invalid phone number")
     return digits

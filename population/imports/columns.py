@@ -23,6 +23,19 @@ class UnknownKind(ImportRefused):
     pass
 
 
+class ConcurrentChange(ImportRefused):
+    """A record of the file was created elsewhere while the merge ran; all was rolled back."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            _(
+                "导入期间有人同时登记了文件中的同一条记录,本次导入已全部撤销,请重新导入"
+                " / a record of this file was added elsewhere during the import; nothing was"
+                " imported, please run it again"
+            )
+        )
+
+
 class HeaderMismatch(ImportRefused):
     def __init__(self, kind: str, missing: list[str]) -> None:
         self.kind = kind

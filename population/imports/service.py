@@ -18,15 +18,23 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.db import transaction
 
 from population.models import ImportJob
 
 from . import rows as rowprep
-from .columns import Mapping, auto_mapping, check_mapping, clean_mapping, fields_of
+from .columns import (
+    ConcurrentChange,
+    Mapping,
+    auto_mapping,
+    check_mapping,
+    clean_mapping,
+    fields_of,
+)
 from .formats import open_table
-from .merge import Merge
+from .merge import Merge, MergeCounts
 from .merge_kinds import MERGES
 from .staging import Stage, raw_connection
 from .values import CRS_NAMES
@@ -218,6 +226,23 @@ def population_import(
 def _merge(
     kind: str, report: ImportReport, python_rejections: list[tuple[int, str]], dry_run: bool
 ) -> None:
+    started = time.perf_counter()
+    try:
+        counts, sql_rejections = _merge_in_transaction(kind, report, dry_run)
+    except psycopg.errors.UniqueViolation as exc:  # see merge_kinds.persons
+        raise ConcurrentChange() from exc
+    report.timings["merge in all"] = time.perf_counter() - started
+    report.created, report.updated = counts.created, counts.updated
+    report.merged, report.unchanged = counts.merged, counts.unchanged
+    report.rejected += counts.rejected
+    report.extra = counts.extra
+    listed = sorted(python_rejections + sql_rejections)[:REJECTED_LIMIT]
+    report.rejections = [Rejection(row, reason) for row, reason in listed]
+
+
+def _merge_in_transaction(
+    kind: str, report: ImportReport, dry_run: bool
+) -> tuple[MergeCounts, list[tuple[int, str]]]:
     with transaction.atomic():
         conn = raw_connection()
         with conn.cursor() as cur:
@@ -236,9 +261,7 @@ def _merge(
             merge.close()
         if dry_run:
             transaction.set_rollback(True)
-    report.created, report.updated = counts.created, counts.updated
-    report.merged, report.unchanged = counts.merged, counts.unchanged
-    report.rejected += counts.rejected
-    report.extra = counts.extra
-    listed = sorted(python_rejections + sql_rejections)[:REJECTED_LIMIT]
-    report.rejections = [Rejection(row, reason) for row, reason in listed]
+        before_commit = time.perf_counter()
+    # Deferred constraints (the new rows' grid and street) are checked at the commit.
+    report.timings["commit"] = time.perf_counter() - before_commit
+    return counts, sql_rejections

@@ -588,3 +588,71 @@ def test_gcj02_points_and_unknown_owners(territory: None, tmp_path: Path) -> Non
     location = unit.building.location
     assert location is not None
     assert abs(location.x - lng) < 1e-6 and abs(location.y - lat) < 1e-6
+
+
+def test_a_person_added_elsewhere_during_the_merge_rolls_the_import_back(
+    territory: None, tmp_path: Path
+) -> None:
+    """A page registers someone of the file while the merge runs: the import stops with a
+    clear message and writes nothing, rather than silently dropping that row's data."""
+    import threading
+    import time
+
+    import psycopg
+
+    from population.imports.columns import ConcurrentChange
+
+    lng, lat = grid_point(2)
+    rows: list[list[Any]] = [
+        PERSON_HEADER,
+        ["张三", idn(1), "男", "", "", "户籍", lng, lat],
+        ["李四", idn(2), "", "", "", "户籍", lng, lat],
+    ]
+    path = write_csv(tmp_path / "p.csv", rows)
+    pid = protect_id_number(idn(2))
+    s = connection.settings_dict
+    dsn = f"host={s['HOST']} port={s['PORT'] or 5432} user={s['USER']} dbname={s['NAME']}"
+    inserted, failures = threading.Event(), []
+
+    def other_page() -> None:
+        try:
+            with psycopg.connect(dsn) as other:
+                other.execute(
+                    "INSERT INTO population_person (name, id_number_enc, id_number_index, "
+                    "id_number_masked, id_head, id_tail, sex, birth_date, phone_enc, "
+                    "phone_index, phone_masked, hukou, status, created_at, updated_at) VALUES "
+                    "('李四', %s, %s, %s, %s, %s, 'F', '1980-01-01', NULL, '', '', 'local', "
+                    "'living', now(), now())",
+                    [pid.enc, pid.index, pid.masked, pid.head, pid.tail],
+                )
+                inserted.set()
+                # Commit only once the import's insert waits on this row's key.
+                stop = time.monotonic() + 60
+                while time.monotonic() < stop:
+                    with psycopg.connect(dsn, autocommit=True) as probe:
+                        waiting = probe.execute(
+                            "SELECT count(*) FROM pg_locks "
+                            "WHERE NOT granted AND locktype = 'transactionid'"
+                        ).fetchone()
+                    if waiting and waiting[0]:
+                        break
+                    time.sleep(0.05)
+                other.commit()
+        except Exception as exc:  # reported by the test thread
+            failures.append(exc)
+            inserted.set()
+
+    thread = threading.Thread(target=other_page)
+    thread.start()
+    try:
+        assert inserted.wait(30)
+        with pytest.raises(ConcurrentChange, match="请重新导入"):
+            population_import(path=path, kind="persons")
+        thread.join(60)
+        assert not failures
+        # Nothing of the file was written: only the row the other page committed exists.
+        assert not Person.objects.filter(id_number_index=protect_id_number(idn(1)).index)
+    finally:
+        thread.join(60)
+        with psycopg.connect(dsn, autocommit=True) as cleanup:
+            cleanup.execute("DELETE FROM population_person WHERE id_number_index = %s", [pid.index])

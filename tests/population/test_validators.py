@@ -49,6 +49,15 @@ def test_check_digit_algorithm_covers_x() -> None:
     assert id_check_char("11010519800101001") == "6"
 
 
+@pytest.mark.parametrize(
+    "first17",
+    ["1101051949123100", "110105194912310021", "1101051949123100X", "11010519491231００2"],
+)
+def test_check_digit_needs_seventeen_ascii_digits(first17: str) -> None:
+    with pytest.raises(ValueError):
+        id_check_char(first17)
+
+
 @pytest.mark.parametrize("code", ["91350100M000100Y43", "91110000600037341L"])
 def test_valid_credit_codes(code: str) -> None:
     assert parse_credit_code(code.lower()) == code
