@@ -19,6 +19,7 @@ def main() -> int:
     # leave the database as it was found. cases (50,000 open) runs before sla, which tops
     # the same rows up to 100,000 and then changes their lights.
     fixtures.purge_generated()
+    fixtures.vacuum_cases()  # whatever an earlier run or the demo left behind
     try:
         for module in (locate, tiles, intake, cases, sla, population_import):
             print(f"· {module.__name__} …", flush=True)
