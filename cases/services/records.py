@@ -9,6 +9,7 @@ from django.db import connection
 
 from cases.models import Attachment, Case, CaseEvent
 from cases.services.photos import Photo
+from chaoyang.db import insert_row
 
 
 def case_next_number(*, district_code: str, day: date) -> str:
@@ -40,7 +41,7 @@ def event_record(
     note: str = "",
     data: dict[str, Any] | None = None,
 ) -> CaseEvent:
-    return CaseEvent.objects.create(
+    event = CaseEvent(
         case=case,
         action=action,
         from_status=from_status,
@@ -51,6 +52,8 @@ def event_record(
         note=note,
         data=data or {},
     )
+    insert_row(event)  # every transition writes one: the cached statement
+    return event
 
 
 def attachment_add(

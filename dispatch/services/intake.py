@@ -19,6 +19,7 @@ from cases.models import Attachment, Case, Category, Source, Status, Urgency
 from cases.services.photos import Photo, PhotoError, photo_ingest
 from cases.services.records import attachment_add, case_next_number, event_record
 from chaoyang import crypto
+from chaoyang.db import insert_row
 from chaoyang.roles import Role
 from dispatch import reference
 from dispatch.actors import Actor, actor_for
@@ -210,7 +211,7 @@ def _create(
         case.citizen_phone_index = crypto.blind_index(phone, purpose="phone")
         case.citizen_phone_masked = crypto.mask_phone(phone)
     sla.start_stage(case, now)
-    case.save()
+    insert_row(case)  # every report: the statement is built once, not per call
     role = next(
         (
             r

@@ -1,0 +1,60 @@
+"""Inserting one new row with its statement built once per model.
+
+Model.save() compiles its INSERT on every call: for a case (over thirty columns) that is
+0.7 ms of CPU on the intake path, several times what the statement itself costs.
+`insert_row(obj)` does what save() does for a new row of a plain model — each field's
+pre_save (auto_now_add), its database preparation, the primary key read back — with the
+column list cached. It falls back to save() whenever save() would do more: when anyone
+listens to the model's save signals, or for inherited models, generated columns and
+database defaults.
+"""
+
+from functools import cache
+from typing import Any
+
+from django.db import connections, models, router
+from django.db.models.fields import NOT_PROVIDED
+from django.db.models.signals import post_save, pre_save
+
+
+@cache
+def _plan(model: type[models.Model], alias: str) -> tuple[str, tuple[models.Field, ...]] | None:
+    meta = model._meta
+    fields = tuple(f for f in meta.local_concrete_fields if f is not meta.auto_field)
+    if meta.parents or meta.auto_field is None:
+        return None
+    if any(f.generated or f.db_default is not NOT_PROVIDED for f in fields):
+        return None
+    qn = connections[alias].ops.quote_name
+    columns = ", ".join(qn(str(f.column)) for f in fields)
+    pk = qn(str(meta.auto_field.column))
+    return f"INSERT INTO {qn(meta.db_table)} ({columns}) VALUES ({{}}) RETURNING {pk}", fields
+
+
+def insert_row(obj: models.Model) -> None:
+    """Insert `obj` (a new instance) and set its primary key, as obj.save() would."""
+    model = type(obj)
+    alias = router.db_for_write(model, instance=obj)
+    plan = _plan(model, alias)
+    if plan is None or pre_save.has_listeners(model) or post_save.has_listeners(model):
+        obj.save(force_insert=True, using=alias)
+        return
+    statement, fields = plan
+    connection = connections[alias]
+    # As save(): refuse an unsaved related object, take the id of one saved since.
+    obj._prepare_related_fields_for_save(operation_name="save")  # type: ignore[attr-defined]
+    placeholders: list[str] = []
+    params: list[Any] = []
+    for f in fields:
+        value = f.pre_save(obj, add=True)
+        # Geometry fields choose their placeholder by the value's SRID (a transform or not).
+        get_placeholder = getattr(f, "get_placeholder", None)
+        placeholders.append(get_placeholder(value, None, connection) if get_placeholder else "%s")
+        params.append(f.get_db_prep_save(value, connection))
+    with connection.cursor() as cur:
+        cur.execute(statement.format(", ".join(placeholders)), params)
+        row = cur.fetchone()
+    assert row is not None
+    obj.pk = row[0]
+    obj._state.adding = False
+    obj._state.db = alias
