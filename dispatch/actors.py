@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
-from django.db import connection
 
 from cases.models import Case
+from chaoyang.db import fetch_prepared
 from chaoyang.roles import Role
 
 from .workflow import Scope, Transition
@@ -73,10 +73,7 @@ def actor_for(user: User | AnonymousUser) -> Actor:
     region_ids: dict[str, int] = {}
     departments: dict[int, str] = {}
     levels: dict[int, str] = {}
-    with connection.cursor() as cur:
-        cur.execute(_ACTOR_SQL, {"user": user.pk})
-        rows = cur.fetchall()
-    for kind, role, name, pk, level in rows:
+    for kind, role, name, pk, level in fetch_prepared(_ACTOR_SQL, {"user": user.pk}):
         if kind == "region":
             regions.setdefault(role, set()).add(name)
             region_ids[name] = pk

@@ -4,11 +4,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import psycopg
 from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.gis.geos import Point
-from django.db import connection
 from django.db.models import QuerySet
+
+from chaoyang.db import fetch_prepared
 
 from .models import Level, Region
 
@@ -40,14 +40,9 @@ LIMIT 1
 
 
 def _locate_row(lng: float, lat: float) -> tuple[Any, ...] | None:
-    connection.ensure_connection()
-    # A plain (server-side binding) psycopg cursor on Django's own connection, so the
-    # statement is prepared once per connection and joins the current transaction.
-    with psycopg.Cursor(connection.connection) as cur:
-        cur.execute(
-            _LOCATE_SQL, (lng, lat), prepare=connection.connection.prepare_threshold is not None
-        )
-        return cur.fetchone()
+    # Prepared once per connection, in the current transaction (chaoyang.db).
+    rows = fetch_prepared(_LOCATE_SQL, (lng, lat))
+    return rows[0] if rows else None
 
 
 @lru_cache(maxsize=4096)

@@ -5,11 +5,10 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
-from django.db import connection
 
 from cases.models import Attachment, Case, CaseEvent
 from cases.services.photos import Photo
-from chaoyang.db import insert_row
+from chaoyang.db import fetch_prepared, insert_row
 
 
 def case_next_number(*, district_code: str, day: date) -> str:
@@ -18,14 +17,12 @@ def case_next_number(*, district_code: str, day: date) -> str:
     One UPSERT advances the day's counter atomically, so concurrent intakes never share a
     number and no lock is held beyond the statement.
     """
-    with connection.cursor() as cur:
-        cur.execute(
-            "INSERT INTO cases_casenumbercounter (day, last) VALUES (%s, 1) "
-            "ON CONFLICT (day) DO UPDATE SET last = cases_casenumbercounter.last + 1 "
-            "RETURNING last",
-            [day],
-        )
-        (seq,) = cur.fetchone()
+    ((seq,),) = fetch_prepared(
+        "INSERT INTO cases_casenumbercounter (day, last) VALUES (%s, 1) "
+        "ON CONFLICT (day) DO UPDATE SET last = cases_casenumbercounter.last + 1 "
+        "RETURNING last",
+        [day],
+    )
     return f"{district_code}-{day:%Y%m%d}-{seq:05d}"
 
 

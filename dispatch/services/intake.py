@@ -116,6 +116,8 @@ def _point(data: IntakeInput, photos: list[Photo]) -> tuple[float, float] | None
 def _case_with_key(key: str) -> Case | None:
     """The case already registered under this key. Asked of every report and almost always
     answered "none", so the question is a bare indexed lookup; the case loads only if found."""
+    # Not prepared (chaoyang.db): a plan kept from when the table was small would keep
+    # scanning it whole as it grows.
     with connection.cursor() as cur:
         cur.execute("SELECT id FROM cases_case WHERE idempotency_key = %s", [key])
         row = cur.fetchone()

@@ -264,3 +264,22 @@ def test_gcj02_coordinates_are_converted(demo: None) -> None:
     assert body["lng"] == pytest.approx(lng, abs=1e-7)
     assert body["lat"] == pytest.approx(lat, abs=1e-7)
     assert body["grid"]["code"] == GRID1
+
+
+def test_intake_serializers_never_share_bound_fields() -> None:
+    """IntakeSerializer copies its fields shallowly: each instance binds its own copies,
+    the photo list its own child, and errors of one never show in another."""
+    from dispatch.api.serializers import IntakeSerializer
+
+    bad = IntakeSerializer(data={"category": "", "description": "x", "source": "nope"})
+    good = IntakeSerializer(data={"category": "0601", "description": "x", "source": "hotline"})
+    assert not bad.is_valid() and set(bad.errors) == {"category", "source"}
+    assert good.is_valid(), good.errors
+    for name in ("category", "source", "photos"):
+        assert bad.fields[name] is not good.fields[name]
+        assert bad.fields[name].parent is bad and good.fields[name].parent is good
+    photos_bad, photos_good = bad.fields["photos"], good.fields["photos"]
+    assert photos_bad.child is not photos_good.child  # type: ignore[attr-defined]
+    assert photos_good.child.parent is photos_good  # type: ignore[attr-defined]
+    declared = IntakeSerializer._declared_fields["category"]
+    assert getattr(declared, "parent", None) is None  # the class's own fields stay unbound

@@ -1,5 +1,6 @@
 """case_intake: located, numbered, idempotent, role-checked; duplicates and merging."""
 
+import math
 import re
 from datetime import datetime, timedelta
 from typing import Any
@@ -288,6 +289,26 @@ def test_duplicates_are_same_category_within_radius_and_window(demo: None) -> No
     assert [c.id for c in duplicate_candidates(near)] == [first.id, late.id]
     assert [c.id for c in duplicate_candidates(first)] == [near.id]
     assert list(duplicate_candidates(much_later)) == []
+
+
+def test_the_duplicate_radius_holds_in_every_direction(demo: None) -> None:
+    """0601's radius is 50 m: 49 m away is a duplicate east, north-east or north; 51 m
+    away is not (the box prefilter must not cut the circle short east-west)."""
+    lng, lat = grid_point()
+    metre_lat = 1 / 111_195.0  # the sphere ST_DWithin(..., false) measures on
+    metre_lng = metre_lat / math.cos(math.radians(lat))
+    first = report().case
+    diagonal = 49 / math.sqrt(2)
+    inside = [
+        report(lng=lng + 49 * metre_lng).case,
+        report(lng=lng + diagonal * metre_lng, lat=lat + diagonal * metre_lat).case,
+        report(lat=lat - 49 * metre_lat).case,
+        report(lng=lng - 49 * metre_lng).case,
+    ]
+    outside = [report(lng=lng + 51 * metre_lng).case, report(lng=lng - 51 * metre_lng).case]
+    found = {c.id for c in duplicate_candidates(first)}
+    assert {c.id for c in inside} <= found
+    assert not found & {c.id for c in outside}
 
 
 def test_merge_closes_the_duplicate_and_tells_both_reporters(demo: None) -> None:
