@@ -92,3 +92,23 @@ def test_save_signal_receivers_are_not_skipped(demo: None) -> None:
     finally:
         post_save.disconnect(dispatch_uid="test_db_receiver", sender=CaseEvent)
     assert seen == [event.pk]
+
+
+def test_prepared_statements_join_the_transaction(demo: None) -> None:
+    """fetch_prepared runs on Django's connection: it sees what the current transaction
+    wrote, before and after the statement is prepared (the threshold is 5 calls)."""
+    from datetime import date
+
+    from django.db import connection, transaction
+
+    from cases.models import CaseNumberCounter
+    from chaoyang.db import fetch_prepared
+
+    sql = "SELECT last FROM cases_casenumbercounter WHERE day = %s"
+    with transaction.atomic():
+        CaseNumberCounter.objects.create(day=date(1999, 1, 1), last=41)
+        for i in range(8):
+            CaseNumberCounter.objects.filter(day=date(1999, 1, 1)).update(last=41 + i)
+            assert fetch_prepared(sql, [date(1999, 1, 1)]) == [(41 + i,)]
+        assert connection.in_atomic_block
+    assert fetch_prepared(sql, [date(1999, 1, 2)]) == []
