@@ -14,8 +14,8 @@ Model.save() compiles its INSERT on every call: for a case (over thirty columns)
 `insert_row(obj)` does what save() does for a new row of a plain model — each field's
 pre_save (auto_now_add), its database preparation, the primary key read back — with the
 column list cached. It falls back to save() whenever save() would do more: when anyone
-listens to the model's save signals, or for inherited models, generated columns and
-database defaults.
+listens to the model's save signals, when the model has its own save() or the instance an
+explicit primary key, and for inherited models, generated columns and database defaults.
 """
 
 from collections.abc import Mapping, Sequence
@@ -24,17 +24,23 @@ from typing import Any
 
 import psycopg
 from django.db import connection as default_connection
-from django.db import connections, models, router
+from django.db import connections, models, router, transaction
 from django.db.models.fields import NOT_PROVIDED
 from django.db.models.signals import post_save, pre_save
 
 
 def fetch_prepared(sql: str, params: Sequence[Any] | Mapping[str, Any]) -> list[tuple[Any, ...]]:
-    """All rows of a fixed hot statement (see above). Not seen by Django's query log."""
-    default_connection.ensure_connection()
-    conn = default_connection.connection
+    """All rows of a fixed hot statement (see above). Not seen by Django's query log, but
+    handled as Django's own cursors are: a broken transaction is refused, errors come out
+    as django.db exceptions and mark the connection, so a lost one is replaced at the end
+    of the request instead of failing every request until CONN_MAX_AGE."""
+    db = default_connection
+    db.close_if_health_check_failed()
+    db.ensure_connection()
+    db.validate_no_broken_transaction()
+    conn = db.connection
     assert isinstance(conn, psycopg.Connection)
-    with psycopg.Cursor(conn) as cur:
+    with db.wrap_database_errors, psycopg.Cursor(conn) as cur:
         cur.execute(sql, params, prepare=conn.prepare_threshold is not None)
         return cur.fetchall()
 
@@ -58,7 +64,13 @@ def insert_row(obj: models.Model) -> None:
     model = type(obj)
     alias = router.db_for_write(model, instance=obj)
     plan = _plan(model, alias)
-    if plan is None or pre_save.has_listeners(model) or post_save.has_listeners(model):
+    if (
+        plan is None
+        or obj.pk is not None  # an explicit primary key: save() writes it
+        or model.save is not models.Model.save  # a model's own save() must run
+        or pre_save.has_listeners(model)
+        or post_save.has_listeners(model)
+    ):
         obj.save(force_insert=True, using=alias)
         return
     statement, fields = plan
@@ -73,7 +85,8 @@ def insert_row(obj: models.Model) -> None:
         get_placeholder = getattr(f, "get_placeholder", None)
         placeholders.append(get_placeholder(value, None, connection) if get_placeholder else "%s")
         params.append(f.get_db_prep_save(value, connection))
-    with connection.cursor() as cur:
+    # As save(): an error inside an atomic block marks it for rollback.
+    with transaction.mark_for_rollback_on_error(alias), connection.cursor() as cur:
         cur.execute(statement.format(", ".join(placeholders)), params)
         row = cur.fetchone()
     assert row is not None

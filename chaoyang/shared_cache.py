@@ -9,13 +9,14 @@ other processes reload within `refresh_seconds` of the commit.
 """
 
 import logging
+import threading
 import uuid
 from collections.abc import Callable
 from time import monotonic
 from typing import Any, Generic, TypeVar
 
 from django.core.cache import cache
-from django.db import models, transaction
+from django.db import connections, models, transaction
 from django.db.models.signals import post_delete, post_save
 
 logger = logging.getLogger(__name__)
@@ -33,8 +34,16 @@ class SharedVersionCache(Generic[T]):
         # One tuple, swapped whole, so threads never see half a state:
         # (value, version it was loaded under, next time to look at the version).
         self._state: tuple[T, object, float] | None = None
+        # Set while this thread's open transaction has changed the data: until it ends,
+        # get() reads the database (this transaction's view) and keeps nothing, so rows a
+        # rollback undoes are never cached. Per thread, as Django's connections are.
+        self._local = threading.local()
 
     def get(self) -> T:
+        if getattr(self._local, "dirty", False):
+            if connections[self._local.alias].in_atomic_block:
+                return self._load()
+            self.reset()  # the transaction is over (committed or rolled back)
         state, now = self._state, monotonic()
         if state is not None and now < state[2]:
             return state[0]
@@ -46,6 +55,7 @@ class SharedVersionCache(Generic[T]):
     def reset(self) -> None:
         """Forget this process's copy; the next get() reloads."""
         self._state = None
+        self._local.dirty = False
 
     def bump_version(self) -> None:
         """Tell every process to reload (call after changes made without signals)."""
@@ -81,6 +91,8 @@ class SharedVersionCache(Generic[T]):
 
     def _changed(self, sender: Any, using: str = "default", **kwargs: Any) -> None:
         self.reset()  # this process sees its own change at once, even inside the transaction
+        if connections[using].in_atomic_block:
+            self._local.dirty, self._local.alias = True, using
         # Others only after commit: bumping earlier could let them reload the old rows and
         # then keep them as current.
         transaction.on_commit(self._committed, using=using)

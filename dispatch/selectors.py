@@ -132,9 +132,21 @@ SELECT id, number, status, address FROM cases_case
                   %(radius)s, false)
  ORDER BY created_at, id LIMIT %(limit)s
 """
-# Metres per degree of latitude on the sphere ST_DWithin(..., false) uses; a degree of
-# longitude is this times cos(latitude).
-METRES_PER_DEGREE = 111_195.0
+EARTH_RADIUS_M = 6_371_008.8  # the sphere of ST_DWithin(geography, ..., false)
+
+
+def box_degrees(lng: float, lat: float, radius_m: float) -> float:
+    """Half-width in degrees of a lng/lat box around the point that holds the whole circle
+    of `radius_m` on the sphere (with a 1 % margin): the circle's reach in latitude, or in
+    longitude, asin(sin δ / cos φ), whichever is larger. A circle that reaches a pole or
+    crosses the ±180° meridian gets a box over everything."""
+    delta = radius_m * 1.01 / EARTH_RADIUS_M
+    dlat = math.degrees(delta)
+    cos_lat = math.cos(math.radians(lat))
+    if abs(lat) + dlat >= 90 or math.sin(delta) >= cos_lat:
+        return 360.0
+    half = max(dlat, math.degrees(math.asin(math.sin(delta) / cos_lat)))
+    return 360.0 if abs(lng) + half >= 180 else half
 
 
 @dataclass(frozen=True)
@@ -162,9 +174,7 @@ def duplicate_rows(case: Case, limit: int = 10) -> list[DuplicateRow]:
         "radius": category.duplicate_radius_m,
         # The box's half-width: the radius in degrees of longitude there (the larger of
         # the two), with a margin for rounding.
-        "degrees": category.duplicate_radius_m
-        * 1.01
-        / (METRES_PER_DEGREE * max(math.cos(math.radians(case.location.y)), 0.01)),
+        "degrees": box_degrees(case.location.x, case.location.y, category.duplicate_radius_m),
         "limit": limit,
     }
     # Not prepared: a generic plan can't know whether the category's window or the box is

@@ -28,7 +28,7 @@ class IdentityInfo:
     sex: str  # "M" or "F"
 
 
-_ID_FORM = re.compile(r"\d{17}[\dX]")
+_ID_FORM = re.compile(r"[0-9]{17}[0-9X]")  # not \d: it takes Arabic-Indic digits too
 # The weighted sum over ASCII digits, minus what the '0' code points add: a bulk import
 # checks a million numbers, and this is a third of the cost of int() per character.
 _ID_ZERO_SUM = ord("0") * sum(_ID_WEIGHTS)
@@ -120,7 +120,7 @@ def normalise_address(raw: str) -> str:
 
 
 _PHONE_SEPARATORS = re.compile(r"[\s\-()]")
-_PHONE_FORM = re.compile(r"\d{7,12}")
+_PHONE_FORM = re.compile(r"[0-9]{7,12}")
 
 
 def normalise_phone(raw: str) -> str:

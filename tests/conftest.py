@@ -49,10 +49,11 @@ def _clear_cache() -> None:
     of a rolled-back test don't leak."""
     from django.core.cache import cache
 
-    from dispatch import reference
+    from dispatch import calendar, reference
 
     cache.clear()
     reference.reset_cache()
+    calendar.reset_cache()
 
 
 SNAPSHOT = "test_territory_snapshot"

@@ -112,3 +112,23 @@ def test_prepared_statements_join_the_transaction(demo: None) -> None:
             assert fetch_prepared(sql, [date(1999, 1, 1)]) == [(41 + i,)]
         assert connection.in_atomic_block
     assert fetch_prepared(sql, [date(1999, 1, 2)]) == []
+
+
+def test_an_explicit_primary_key_is_kept(demo: None) -> None:
+    case = new_case("E-1", user("jianwai_grid1"))
+    case.pk = 987_654_321
+    insert_row(case)  # as save(force_insert=True): the given key, not a new one
+    assert Case.objects.filter(pk=987_654_321, number="E-1").exists()
+
+
+def test_a_failed_insert_marks_the_transaction_for_rollback(demo: None) -> None:
+    from django.db import IntegrityError, transaction
+    from django.db.transaction import TransactionManagementError
+
+    reporter = user("jianwai_grid1")
+    insert_row(new_case("F-1", reporter))
+    with transaction.atomic():
+        with pytest.raises(IntegrityError):
+            insert_row(new_case("F-1", reporter))  # the same number and key
+        with pytest.raises(TransactionManagementError):
+            Case.objects.count()  # Django's own message, not "current transaction is aborted"

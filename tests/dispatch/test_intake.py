@@ -401,3 +401,33 @@ def test_a_stale_version_is_a_conflict_even_when_the_case_left_the_actors_hands(
             action="dispatch",
             data=ActionInput(department_id=1, expected_version=seen),
         )
+
+
+@pytest.mark.parametrize(
+    ("lat", "radius_m"),
+    [(39.9, 50), (39.9, 2_000_000), (80.0, 500_000), (89.0, 50_000), (89.9, 100), (-60.0, 1e6)],
+)
+def test_the_duplicate_box_holds_the_whole_circle(lat: float, radius_m: float) -> None:
+    """Every point at 99.9 % of the radius, in every direction, lies inside the box
+    (great-circle destination on the sphere ST_DWithin measures on)."""
+    from dispatch.selectors import EARTH_RADIUS_M, box_degrees
+
+    lng = 116.4
+    half = box_degrees(lng, lat, radius_m)
+    d = radius_m * 0.999 / EARTH_RADIUS_M
+    p1, l1 = math.radians(lat), math.radians(lng)
+    for bearing in range(360):
+        b = math.radians(bearing)
+        p2 = math.asin(math.sin(p1) * math.cos(d) + math.cos(p1) * math.sin(d) * math.cos(b))
+        l2 = l1 + math.atan2(
+            math.sin(b) * math.sin(d) * math.cos(p1), math.cos(d) - math.sin(p1) * math.sin(p2)
+        )
+        dlng = (math.degrees(l2) - lng + 180) % 360 - 180
+        assert abs(math.degrees(p2) - lat) <= half and abs(dlng) <= half, bearing
+
+
+def test_a_box_across_the_date_line_covers_everything() -> None:
+    from dispatch.selectors import box_degrees
+
+    assert box_degrees(179.9999, 0.0, 100) == 360.0
+    assert box_degrees(116.4, 39.9, 100) < 0.01

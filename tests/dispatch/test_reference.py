@@ -72,3 +72,17 @@ def test_other_processes_edits_arrive_through_the_version(
         monkeypatch.setattr(shared_cache, "monotonic", lambda: later)
         reloaded = reference.category_policy(policy.category_id, "normal")
         assert reloaded is not None and reloaded.department_kind == "x"
+
+
+def test_a_change_rolled_back_is_never_cached(demo: None) -> None:
+    from django.db import transaction
+
+    assert reference.active_leaf("0601") is not None
+    with pytest.raises(RuntimeError), transaction.atomic():
+        category = Category.objects.get(code="0601")
+        category.active = False
+        category.save()
+        assert reference.active_leaf("0601") is None  # this transaction's own view
+        raise RuntimeError("roll back")
+    leaf = reference.active_leaf("0601")
+    assert leaf is not None and leaf.active
