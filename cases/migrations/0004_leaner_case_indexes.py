@@ -15,30 +15,66 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterField(
-            model_name='case',
-            name='category',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='cases', to='cases.category', verbose_name='类别'),
+        # Only the index goes: altering the field itself would drop and re-add the foreign
+        # key, re-checking the whole table under lock.
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name='case',
+                    name='category',
+                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='cases', to='cases.category', verbose_name='类别'),
+                ),
+            ],
+            database_operations=[
+                migrations.RunSQL(
+                    'DROP INDEX IF EXISTS "cases_case_category_id_c6dc5a5a"',
+                    reverse_sql='CREATE INDEX "cases_case_category_id_c6dc5a5a" ON "cases_case" ("category_id")',
+                ),
+            ],
         ),
         migrations.AlterField(
             model_name='case',
             name='citizen_phone_index',
             field=models.CharField(blank=True, max_length=32),
         ),
-        migrations.AlterField(
-            model_name='case',
-            name='grid',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='grids.region', verbose_name='网格'),
+        # Only the index goes: altering the field itself would drop and re-add the foreign
+        # key, re-checking the whole table under lock.
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name='case',
+                    name='grid',
+                    field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='grids.region', verbose_name='网格'),
+                ),
+            ],
+            database_operations=[
+                migrations.RunSQL(
+                    'DROP INDEX IF EXISTS "cases_case_grid_id_af7609ce"',
+                    reverse_sql='CREATE INDEX "cases_case_grid_id_af7609ce" ON "cases_case" ("grid_id")',
+                ),
+            ],
         ),
         migrations.AlterField(
             model_name='case',
             name='idempotency_key',
             field=models.CharField(blank=True, max_length=100, null=True),
         ),
-        migrations.AlterField(
-            model_name='caseevent',
-            name='case',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='events', to='cases.case'),
+        # Only the index goes: altering the field itself would drop and re-add the foreign
+        # key, re-checking the whole table under lock.
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name='caseevent',
+                    name='case',
+                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='events', to='cases.case'),
+                ),
+            ],
+            database_operations=[
+                migrations.RunSQL(
+                    'DROP INDEX IF EXISTS "cases_caseevent_case_id_6c6031ac"',
+                    reverse_sql='CREATE INDEX "cases_caseevent_case_id_6c6031ac" ON "cases_caseevent" ("case_id")',
+                ),
+            ],
         ),
         migrations.AddIndex(
             model_name='case',
