@@ -45,7 +45,7 @@ def _children(region: Region, stats: PopulationStats, scope: PopulationScope) ->
     (district) or per grid (a street's grids summed per community)."""
     if region.level == Level.GRID:
         return []
-    kids = list(Region.objects.filter(parent=region).order_by("code"))
+    kids = list(Region.objects.filter(parent=region).defer("boundary").order_by("code"))
     counts: dict[int | None, int] = dict(stats.by_area)
     if region.level == Level.STREET:
         community_of = dict(

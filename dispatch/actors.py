@@ -5,6 +5,7 @@ selectors build their scoping filter from the same Actor.
 """
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
@@ -87,6 +88,15 @@ def actor_for(user: User | AnonymousUser) -> Actor:
         department_levels=levels,
         region_ids=region_ids,
     )
+
+
+def request_actor(request: Any) -> Actor:
+    """The Actor of this request (a page's or the API's), loaded once per request."""
+    cached: Actor | None = getattr(request, "_chaoyang_actor", None)
+    if cached is None:
+        cached = actor_for(request.user)
+        request._chaoyang_actor = cached
+    return cached
 
 
 def centre_code(case: Case) -> str:

@@ -184,12 +184,13 @@ def _load() -> _Days:
     return _Days(exceptions, ordinals, shift)
 
 
-def _refresh_seconds() -> float:
+def refresh_seconds() -> float:
+    """How often a process checks whether cached reference data changed elsewhere."""
     return float(getattr(settings, "SLA_CALENDAR_REFRESH_SECONDS", DEFAULT_REFRESH_SECONDS))
 
 
 # Overrides live in each process until they change anywhere (see chaoyang.shared_cache).
-_overrides = SharedVersionCache("dispatch:calendar", lambda: _load(), _refresh_seconds)
+_overrides = SharedVersionCache("dispatch:calendar", _load, refresh_seconds)
 VERSION_KEY = _overrides.version_key
 
 

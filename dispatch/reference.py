@@ -7,11 +7,10 @@ SLA_CALENDAR_REFRESH_SECONDS (the same interval as the work calendar's overrides
 
 from dataclasses import dataclass
 
-from django.conf import settings
-
 from cases.models import Category
 from chaoyang.shared_cache import SharedVersionCache
 
+from . import calendar
 from .models import CategoryPolicy
 
 
@@ -29,11 +28,7 @@ def _load() -> _Catalog:
     )
 
 
-def _refresh_seconds() -> float:
-    return float(getattr(settings, "SLA_CALENDAR_REFRESH_SECONDS", 5.0))
-
-
-_catalog = SharedVersionCache("dispatch:catalog", _load, _refresh_seconds)
+_catalog = SharedVersionCache("dispatch:catalog", _load, calendar.refresh_seconds)
 
 
 def active_leaf(code: str) -> Category | None:

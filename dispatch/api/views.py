@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from cases.models import Case, CaseEvent
 from dispatch import selectors
-from dispatch.actors import Actor, actor_for
+from dispatch.actors import request_actor
 from dispatch.errors import ActionError
 from dispatch.services.intake import IntakeInput, case_intake
 from dispatch.services.transitions import ActionInput, case_act
@@ -39,13 +39,6 @@ from .serializers import (
 def error_response(exc: ActionError) -> Response:
     body: dict[str, Any] = {"detail": exc.message, **exc.fields, **exc.extra}
     return Response(body, status=exc.status)
-
-
-def request_actor(request: Request) -> Actor:
-    """The Actor of this request, loaded once (memberships and departments)."""
-    if not hasattr(request, "_chaoyang_actor"):
-        request._chaoyang_actor = actor_for(request.user)  # type: ignore[attr-defined]
-    return request._chaoyang_actor  # type: ignore[attr-defined]
 
 
 def visible_case(request: Request, pk: int) -> Case:
@@ -217,12 +210,8 @@ class CaseActionView(APIView):
             expected_version=v["version"],
         )
         try:
-            case = case_act(
-                case_id=pk,
-                user=request_actor(request).user,
-                action=v["action"],
-                data=data,
-            )
+            actor = request_actor(request)
+            case = case_act(case_id=pk, user=actor.user, action=v["action"], data=data, actor=actor)
         except ActionError as exc:
             return error_response(exc)
         return Response(CaseDetailSerializer(case, context={"request": request}).data)

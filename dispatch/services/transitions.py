@@ -270,14 +270,17 @@ def _clock(c: _Ctx, from_status: str) -> None:
         sla.start_stage(c.case, c.now)
 
 
-def case_act(*, case_id: int, user: User, action: str, data: ActionInput) -> Case:
+def case_act(
+    *, case_id: int, user: User, action: str, data: ActionInput, actor: Actor | None = None
+) -> Case:
+    """Run one transition; `actor` may be passed when the caller has already loaded it."""
     transition = BY_ACTION.get(action)
     if transition is None:
         raise Invalid(
             _("未知的操作 / unknown action"),
             fields={"action": [_("未知的操作: %(a)s") % {"a": action}]},
         )
-    actor = actor_for(user)
+    actor = actor if actor is not None and actor.user.pk == user.pk else actor_for(user)
     try:
         photos = [photo_ingest(p) for p in data.photos]
     except PhotoError as exc:

@@ -35,14 +35,14 @@ from django.views.decorators.vary import vary_on_headers
 
 from cases.models import Attachment, Case, Light, Status
 from dispatch import calendar, case_tiles, selectors
-from dispatch.actors import CENTRE_ROLES, Actor, actor_for
+from dispatch.actors import CENTRE_ROLES, Actor, request_actor
 from dispatch.errors import Conflict, Forbidden, Invalid, NotFound
 from dispatch.services.transitions import case_act
 from dispatch.workflow import BY_ACTION
 from grids.models import Region
 
-from .centre_panel import ActionForm, panel_context, service_field_errors
-from .labels import MAX_PHOTOS, short
+from .centre_panel import ActionForm, panel_context
+from .labels import MAX_PHOTOS, service_field_errors, short
 
 POLL_MS = 3000
 PAGE_SIZE = 25
@@ -133,7 +133,7 @@ def centre_view(view: View) -> View:
     @login_required
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        actor = actor_for(request.user)
+        actor = request_actor(request)
         centre = centre_for(actor)
         if centre is None:
             return render(request, "dispatch/centre/no_role.html", status=403)
@@ -321,7 +321,13 @@ def case_action(request: HttpRequest, ctx: Ctx, pk: int) -> HttpResponse:
         message = _("请检查填写的内容。")
         return _panel(request, ctx, case, 400, message=message, errors=errors, **keep)
     try:
-        case = case_act(case_id=pk, user=ctx.actor.user, action=action, data=form.to_input(photos))
+        case = case_act(
+            case_id=pk,
+            user=ctx.actor.user,
+            action=action,
+            data=form.to_input(photos),
+            actor=ctx.actor,
+        )
     except Invalid as exc:
         errors = service_field_errors(exc)
         return _panel(request, ctx, case, 400, message=short(exc.message), errors=errors, **keep)

@@ -17,7 +17,6 @@ from django.utils.translation import gettext as _
 from cases.models import Attachment, Case, CaseEvent, Satisfaction, Status
 from dispatch import selectors
 from dispatch.actors import Actor
-from dispatch.errors import ActionError
 from dispatch.models import Assignment, Department
 from dispatch.services.transitions import VERIFY_RESULTS, ActionInput
 from dispatch.workflow import BY_ACTION, Field
@@ -27,7 +26,6 @@ from .labels import (
     VERIFY_RESULT_LABELS,
     event_label,
     role_label,
-    short,
     status_label,
 )
 
@@ -73,10 +71,6 @@ class ActionForm(forms.Form):
             result=d["result"] or "",
             expected_version=d["version"],
         )
-
-
-def service_field_errors(exc: ActionError) -> dict[str, list[str]]:
-    return {name: [short(str(m)) for m in msgs] for name, msgs in exc.fields.items()}
 
 
 @dataclass
@@ -222,7 +216,7 @@ def panel_context(
         default = selectors.default_department(case)
         default_id = default.id if default else None
     # Suggestions may lie across a street border: show only cases this actor may see.
-    candidates = [c.id for c in selectors.duplicate_candidates(case)] if not case.is_final else []
+    candidates = [r.id for r in selectors.duplicate_rows(case)] if not case.is_final else []
     duplicates = list(
         selectors.cases_visible(actor)
         .filter(id__in=candidates)

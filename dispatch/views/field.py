@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from cases.models import Attachment, Case, Status
 from chaoyang.roles import Role
 from dispatch import selectors
-from dispatch.actors import Actor
+from dispatch.actors import Actor, request_actor
 from dispatch.errors import ActionError
 from dispatch.services.intake import case_intake
 from dispatch.views.field_common import (
@@ -23,7 +23,6 @@ from dispatch.views.field_common import (
     form_errors,
     grid_codes,
     in_my_grids,
-    page_actor,
     roles_nav,
     service_errors,
     urgency_choices,
@@ -44,7 +43,7 @@ def forbidden(request: HttpRequest, message: str) -> HttpResponse:
     return render(
         request,
         "dispatch/field/forbidden.html",
-        {"message": message, "nav": roles_nav(page_actor(request))},
+        {"message": message, "nav": roles_nav(request_actor(request))},
         status=403,
     )
 
@@ -56,7 +55,7 @@ def outline_url() -> str:
 def _report_context(
     request: HttpRequest, form: ReportForm, errors: dict[str, list[str]]
 ) -> dict[str, object]:
-    actor = page_actor(request)
+    actor = request_actor(request)
     return {
         "form": form,
         "values": form.data if form.is_bound else {},
@@ -79,7 +78,7 @@ def _report_context(
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def report(request: HttpRequest) -> HttpResponse:
-    actor = page_actor(request)
+    actor = request_actor(request)
     if Role.GRID_WORKER not in actor.roles:
         return forbidden(request, _("仅网格员可以在此上报问题。"))
     if request.method != "POST":
@@ -97,7 +96,7 @@ def report(request: HttpRequest) -> HttpResponse:
             status=400,
         )
     try:
-        result = case_intake(user=actor.user, data=form.intake_input(request))
+        result = case_intake(user=actor.user, data=form.intake_input(request), actor=actor)
     except ActionError as exc:
         ctx = _report_context(request, form, service_errors(exc))
         return render(request, "dispatch/field/report.html", ctx, status=exc.status)
@@ -131,13 +130,10 @@ def duplicate_rows(actor: Actor, case: Case) -> list[Case]:
 @login_required
 @require_safe
 def report_done(request: HttpRequest, case_id: int) -> HttpResponse:
-    actor = page_actor(request)
+    actor = request_actor(request)
     case = visible_case(actor, case_id)
     if case is None:
         raise Http404(_("案件不存在或不在您的辖区"))
-    key = (
-        (case.idempotency_key or "").split(":", 1)[-1] if case.reporter_id == actor.user.id else ""
-    )
     return render(
         request,
         "dispatch/field/report_done.html",
@@ -145,7 +141,7 @@ def report_done(request: HttpRequest, case_id: int) -> HttpResponse:
             "case": case,
             "duplicates": duplicate_rows(actor, case),
             "repeat": request.GET.get("repeat") == "1",
-            "used_key": key,
+            "used_key": used_key(actor, case),
             "nav": roles_nav(actor),
         },
     )
@@ -171,7 +167,7 @@ TASK_LIMIT = 200  # per section; a grid rarely has more, and the count says if i
 @login_required
 @require_safe
 def tasks(request: HttpRequest) -> HttpResponse:
-    actor = page_actor(request)
+    actor = request_actor(request)
     if Role.GRID_WORKER not in actor.roles:
         return forbidden(request, _("仅网格员有核实和核查任务。"))
     mine = selectors.live(selectors.cases_visible(actor)).filter(in_my_grids(actor))

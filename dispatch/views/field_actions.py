@@ -22,13 +22,12 @@ from django.views.decorators.http import require_POST, require_safe
 from cases.models import Attachment, Case, Satisfaction
 from chaoyang.roles import Role
 from dispatch import selectors
-from dispatch.actors import CENTRE_ROLES, Actor
+from dispatch.actors import CENTRE_ROLES, Actor, request_actor
 from dispatch.errors import ActionError, Conflict, Forbidden, NotFound
 from dispatch.models import Assignment
 from dispatch.services.transitions import ActionInput, case_act
 from dispatch.views.field_common import (
     centre_url,
-    page_actor,
     photo_groups,
     roles_nav,
     service_errors,
@@ -172,7 +171,7 @@ def render_case(
     alert_detail: str = "",
     status: int = 200,
 ) -> HttpResponse:
-    actor = page_actor(request)
+    actor = request_actor(request)
     forms = action_forms(actor, case)
     for form in forms:
         if form.action == failed:
@@ -207,7 +206,7 @@ def render_case(
 
 
 def _case_or_404(request: HttpRequest, case_id: int) -> Case:
-    case = visible_case(page_actor(request), case_id)
+    case = visible_case(request_actor(request), case_id)
     if case is None:
         raise Http404(_("案件不存在或不在您的辖区"))
     return case
@@ -228,7 +227,8 @@ def case_action(request: HttpRequest, case_id: int) -> HttpResponse:
     if errors:
         return render_case(request, case, failed=action, errors=errors, status=400)
     try:
-        case = case_act(case_id=case.id, user=page_actor(request).user, action=action, data=data)
+        actor = request_actor(request)
+        case = case_act(case_id=case.id, user=actor.user, action=action, data=data, actor=actor)
     except Conflict as exc:
         # The page shows the case as it is now, with the actions still open to this user.
         fresh = _case_or_404(request, case_id)
@@ -252,7 +252,7 @@ def photo(request: HttpRequest, pk: int, size: str = "full") -> HttpResponseBase
     """A case photo, to someone who may see the case. Photos are re-encoded at intake and
     never change (named by their hash), so the browser may keep them."""
     att = Attachment.objects.filter(pk=pk).only("case_id", "image", "thumbnail").first()
-    if att is None or not visible_cases(page_actor(request)).filter(id=att.case_id).exists():
+    if att is None or not visible_cases(request_actor(request)).filter(id=att.case_id).exists():
         raise Http404(_("照片不存在"))
     file = att.thumbnail if size == "thumb" else att.image
     try:

@@ -12,8 +12,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest
-from django.urls import NoReverseMatch, get_script_prefix, reverse
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import Attachment, Case, CaseEvent, Category, Urgency
@@ -26,6 +25,7 @@ from .labels import (
     VERIFY_RESULT_LABELS,
     event_label,
     role_label,
+    service_field_errors,
     short,
     status_label,
 )
@@ -37,18 +37,9 @@ HOTLINE_ROLES = frozenset({Role.INTAKE_OPERATOR, Role.SHIFT_LEAD, Role.DISPATCHE
 OUTSIDE_ROLES = frozenset({Role.INTAKE_OPERATOR, Role.SHIFT_LEAD})
 
 
-def page_actor(request: HttpRequest) -> Actor:
-    """The Actor of this request, loaded once (memberships and departments)."""
-    cached = getattr(request, "_chaoyang_actor", None)
-    if cached is None:
-        cached = actor_for(request.user)
-        request._chaoyang_actor = cached  # type: ignore[attr-defined]
-    return cached
-
-
 def service_errors(exc: ActionError) -> dict[str, list[str]]:
     """Per-field messages of a service error; the general message under "__all__"."""
-    errors = {name: [short(str(m)) for m in msgs] for name, msgs in exc.fields.items()}
+    errors = service_field_errors(exc)
     if not errors:
         errors["__all__"] = [short(exc.message)]
     return errors
@@ -135,23 +126,13 @@ def roles_nav(actor: Actor) -> dict[str, object]:
 
 
 def centre_url() -> str:
-    """The command centre's page. Built by another module; its URL name may not exist
-    yet, so fall back to its fixed path under the site's prefix."""
-    for name in ("dispatch:centre", "dispatch:centre-home", "dispatch:centre_home"):
-        try:
-            return reverse(name)
-        except NoReverseMatch:
-            continue
-    return f"{get_script_prefix()}centre/"
+    """The command centre's page."""
+    return reverse("dispatch:centre")
 
 
 def centre_case_url(case_id: int) -> str:
-    """The case in the command centre's panel, or the centre itself while that page is
-    not there."""
-    try:
-        return reverse("dispatch:centre-case", args=[case_id])
-    except NoReverseMatch:
-        return centre_url()
+    """The case in the command centre's panel."""
+    return reverse("dispatch:centre-case", args=[case_id])
 
 
 def landing_url(user: User) -> str:

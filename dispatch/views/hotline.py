@@ -13,16 +13,16 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
+from dispatch.actors import request_actor
 from dispatch.errors import ActionError
 from dispatch.services.intake import case_intake
-from dispatch.views.field import CODE_SLOT, duplicate_rows, forbidden, outline_url
+from dispatch.views.field import CODE_SLOT, duplicate_rows, forbidden, outline_url, used_key
 from dispatch.views.field_common import (
     HOTLINE_ROLES,
     OUTSIDE_ROLES,
     category_tree,
     centre_case_url,
     form_errors,
-    page_actor,
     roles_nav,
     service_errors,
     urgency_choices,
@@ -36,7 +36,7 @@ from grids import tiles
 def _context(
     request: HttpRequest, form: HotlineForm, errors: dict[str, list[str]]
 ) -> dict[str, object]:
-    actor = page_actor(request)
+    actor = request_actor(request)
     location_errors = [m for f in LOCATION_FIELDS for m in errors.get(f, [])]
     tile_url = reverse("grids:tile", args=["LAYER", 0, 0, 0]).replace(
         "LAYER/0/0/0", "{layer}/{z}/{x}/{y}"
@@ -84,7 +84,7 @@ def _point_outside(form: HotlineForm) -> bool:
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def hotline(request: HttpRequest) -> HttpResponse:
-    actor = page_actor(request)
+    actor = request_actor(request)
     if not actor.roles & HOTLINE_ROLES:
         return forbidden(request, _("仅受理员、值班长和派遣员可以登记热线来电。"))
     template = "dispatch/field/hotline.html"
@@ -96,7 +96,7 @@ def hotline(request: HttpRequest) -> HttpResponse:
         errors.update(form_errors(form.errors))
         return render(request, template, _context(request, form, errors), status=400)
     try:
-        result = case_intake(user=actor.user, data=form.intake_input(request))
+        result = case_intake(user=actor.user, data=form.intake_input(request), actor=actor)
     except ActionError as exc:
         return render(
             request, template, _context(request, form, service_errors(exc)), status=exc.status
@@ -108,13 +108,10 @@ def hotline(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_safe
 def hotline_done(request: HttpRequest, case_id: int) -> HttpResponse:
-    actor = page_actor(request)
+    actor = request_actor(request)
     case = visible_case(actor, case_id)
     if case is None:
         raise Http404(_("案件不存在或不在您的辖区"))
-    key = (
-        (case.idempotency_key or "").split(":", 1)[-1] if case.reporter_id == actor.user.id else ""
-    )
     return render(
         request,
         "dispatch/field/hotline_done.html",
@@ -122,7 +119,7 @@ def hotline_done(request: HttpRequest, case_id: int) -> HttpResponse:
             "case": case,
             "duplicates": duplicate_rows(actor, case),
             "repeat": request.GET.get("repeat") == "1",
-            "used_key": key,
+            "used_key": used_key(actor, case),
             "centre_url": centre_case_url(case.id),
             "nav": roles_nav(actor),
         },

@@ -15,9 +15,10 @@ from django.views.decorators.http import require_safe
 from cases.models import Attachment, Status
 from chaoyang.roles import Role
 from dispatch import selectors
+from dispatch.actors import request_actor
 from dispatch.models import Assignment
 from dispatch.views.field import forbidden
-from dispatch.views.field_common import page_actor, roles_nav
+from dispatch.views.field_common import roles_nav
 
 GROUP_LIMIT = 200
 
@@ -62,7 +63,7 @@ GROUPS = [
 @login_required
 @require_safe
 def inbox(request: HttpRequest) -> HttpResponse:
-    actor = page_actor(request)
+    actor = request_actor(request)
     if Role.HANDLER not in actor.roles:
         return forbidden(request, _("仅部门处置人员有部门待办。"))
     # Starts from the scoped case selector, then narrows to the active assignment of one of

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.models import Status
 from chaoyang.roles import Role
+from dispatch.errors import ActionError
 from dispatch.workflow import BY_ACTION
 
 MAX_PHOTOS = 9  # per action or report, as the API allows
@@ -46,3 +47,8 @@ def role_label(value: str) -> str:
         return str(Role(value).label) if value else ""
     except ValueError:
         return value
+
+
+def service_field_errors(exc: ActionError) -> dict[str, list[str]]:
+    """Per-field messages of a service error, shortened for the page."""
+    return {name: [short(str(m)) for m in msgs] for name, msgs in exc.fields.items()}
