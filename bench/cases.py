@@ -30,6 +30,7 @@ from bench import fixtures
 from bench.common import Entry, median, percentile, time_each
 from bench.locate import _dsn
 from bench.tiles import district_tiles
+from cases.models import FINAL_STATUSES
 from dispatch import selectors
 from dispatch.actors import actor_for
 from grids.models import Region
@@ -42,7 +43,7 @@ ZOOMS = (11, 12, 13, 14)
 TILE_ROUNDS = {11: 3, 12: 2, 13: 1, 14: 1}
 PAGE_SIZE = int(str(settings.REST_FRAMEWORK.get("PAGE_SIZE", 50)))
 
-_FINAL = ["closed", "void", "merged"]
+_FINAL = [str(s) for s in FINAL_STATUSES]
 _COUNT_SQL = "SELECT count(*) FROM cases_case c WHERE NOT (c.status = ANY(%(final)s)) {street}"
 _PAGE_SQL = """
 SELECT c.id, c.number, c.category_id, cat.name, c.urgency, c.status, c.light, c.supervised,

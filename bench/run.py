@@ -18,8 +18,8 @@ def main() -> int:
     # Generated cases from an interrupted run would skew every figure: start clean, and
     # leave the database as it was found. cases (50,000 open) runs before sla, which tops
     # the same rows up to 100,000 and then changes their lights.
-    fixtures.purge_generated()
-    fixtures.vacuum_cases()  # whatever an earlier run or the demo left behind
+    if not fixtures.purge_generated():  # a purge vacuums; otherwise vacuum what the demo left
+        fixtures.vacuum_cases()
     try:
         for module in (locate, tiles, intake, cases, sla, population_import):
             print(f"· {module.__name__} …", flush=True)

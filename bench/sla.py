@@ -24,6 +24,7 @@ from django.utils import timezone
 from bench import fixtures
 from bench.common import Entry, median, percentile
 from bench.locate import _dsn
+from cases.models import FINAL_STATUSES
 from dispatch.services import sla
 
 N_OPEN = 100_000
@@ -34,7 +35,7 @@ IDLE_ROUNDS = 20
 LEAD_S = 15.0
 SETTLE_TIMEOUT_S = 120.0
 
-_FINAL = ["closed", "void", "merged"]
+_FINAL = [str(s) for s in FINAL_STATUSES]
 # The one-statement baseline; the same predicate as the sweep's red claim (and its index).
 RAW_FLAG_SQL = """
 UPDATE cases_case SET light = 'red', supervised = true, updated_at = now()

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import accumulate
 
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
@@ -179,7 +180,7 @@ def _wipe() -> None:
 
 def _plan(grids: list[Grid], per_grid: list[int], rng: random.Random) -> list[_GridPlan]:
     sizes = [s for s, _ in HOUSEHOLD_SIZES]
-    cum = list(_cumulative([w for _, w in HOUSEHOLD_SIZES]))
+    cum = list(accumulate(w for _, w in HOUSEHOLD_SIZES))
     plans = []
     for grid, people in zip(grids, per_grid, strict=True):
         households: list[int] = []
@@ -197,13 +198,6 @@ def _plan(grids: list[Grid], per_grid: list[int], rng: random.Random) -> list[_G
             uses += [use] * round(len(households) * share + rng.random() - 0.5)
         plans.append(_GridPlan(grid, households, [str(u) for u in uses]))
     return plans
-
-
-def _cumulative(weights: Iterable[float]) -> Iterator[float]:
-    total = 0.0
-    for w in weights:
-        total += w
-        yield total
 
 
 def _buildings_and_units(

@@ -7,7 +7,7 @@ edge instead of splitting random pages), and returns (source rows, updated, crea
 
 from collections.abc import Callable
 
-from .merge import DUP, WHERE, Merge, MergeCounts, last
+from .merge import WHERE, Merge, MergeCounts, last
 from .staging import STAGE
 
 UNKNOWN_BUILDING = (
@@ -401,4 +401,4 @@ MERGES: dict[str, Callable[[Merge], MergeCounts]] = {
     "residences": residences,
 }
 
-__all__ = ["DUP", "MERGES"]
+__all__ = ["MERGES"]

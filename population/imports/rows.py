@@ -8,7 +8,6 @@ reason never quotes the personal value itself, so reports and job rows stay clea
 """
 
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -63,20 +62,11 @@ class Cells:
         return value
 
 
-def clean(raw: str) -> str:
-    """population.validators.normalise_text, with a fast path for the usual cell: one
-    NFKC pass, and the whitespace regex only when there is more than a lone space."""
-    text = unicodedata.normalize("NFKC", raw)
-    if text.isprintable() and "  " not in text:
-        return text.strip()
-    return normalise_text(text)
-
-
 def choice(cells: Cells, key: str, table: dict[str, str], *, required: bool = False) -> str | None:
     raw = cells.required(key) if required else cells.get(key)
     if not raw:
         return None
-    value = table.get(raw) or table.get(clean(raw).lower())
+    value = table.get(raw) or table.get(normalise_text(raw).lower())
     if value is None:
         raise Reject(f"{cells.labels[key]}的值无法识别 / unknown value for {key}")
     return value
@@ -89,7 +79,7 @@ def parse_date(cells: Cells, key: str) -> date | None:
     raw = cells.get(key)
     if not raw:
         return None
-    text = clean(raw)
+    text = normalise_text(raw)
     m = _DATE.fullmatch(text) or (re.fullmatch(r"(\d{4})(\d{2})(\d{2})", text))
     try:
         if not m:
@@ -100,7 +90,7 @@ def parse_date(cells: Cells, key: str) -> date | None:
 
 
 def parse_int(cells: Cells, key: str, low: int, high: int) -> int | None:
-    raw = clean(cells.get(key)).removesuffix("层")
+    raw = normalise_text(cells.get(key)).removesuffix("层")
     if not raw:
         return None
     try:
@@ -110,6 +100,12 @@ def parse_int(cells: Cells, key: str, low: int, high: int) -> int | None:
     if not low <= value <= high:
         raise Reject(f"{cells.labels[key]}超出范围 / {key} out of range")
     return value
+
+
+@lru_cache(maxsize=4096)
+def _building_key(address: str) -> str:
+    # Every unit of a building repeats its address: normalise each address once.
+    return normalise_address(address)
 
 
 @lru_cache(maxsize=4096)
@@ -125,7 +121,7 @@ def parse_point(cells: Cells) -> tuple[float | None, float | None]:
     if not (lng_raw and lat_raw):
         raise Reject("经度和纬度须同时填写 / give both longitude and latitude")
     try:
-        lng, lat = float(clean(lng_raw)), float(clean(lat_raw))
+        lng, lat = float(normalise_text(lng_raw)), float(normalise_text(lat_raw))
     except ValueError:
         raise Reject("经纬度不是数字 / coordinates are not numbers") from None
     if not (-180 <= lng <= 180 and -90 <= lat <= 90):
@@ -136,7 +132,7 @@ def parse_point(cells: Cells) -> tuple[float | None, float | None]:
 
 def text(cells: Cells, key: str, limit: int, *, required: bool = False) -> str | None:
     raw = cells.required(key) if required else cells.get(key)
-    value = clean(raw)
+    value = normalise_text(raw)
     if len(value) > limit:
         raise Reject(f"{cells.labels[key]}过长(最多 {limit} 字)/ {key} longer than {limit}")
     return value or None
@@ -215,7 +211,7 @@ def housing(c: Cells) -> Staged:
         if len(address) > 250:
             raise Reject("房屋地址过长 / housing address too long")
     area: Decimal | None = None
-    if raw_area := clean(c.get("area_m2")).removesuffix("平方米").removesuffix("㎡"):
+    if raw_area := normalise_text(c.get("area_m2")).removesuffix("平方米").removesuffix("㎡"):
         try:
             area = Decimal(raw_area).quantize(Decimal("0.01"))
         except InvalidOperation:
@@ -226,7 +222,7 @@ def housing(c: Cells) -> Staged:
     lng, lat = parse_point(c)
     return (
         building,
-        normalise_address(building),
+        _building_key(building),
         text(c, "building_name", 100),
         parse_int(c, "floors", 1, 300),
         unit or None,

@@ -84,7 +84,6 @@ class ImportReport:
 def resolve_mapping(kind: str, header: list[str], mapping: dict[str, Any] | None) -> Mapping:
     """The given mapping made safe, or one found from the header; refused when a required
     field has no column (HeaderMismatch lists them)."""
-    fields_of(kind)
     found = (
         clean_mapping(kind, mapping, len(header))
         if mapping is not None

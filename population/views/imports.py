@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_safe
+from openpyxl.utils import get_column_letter
 
 from chaoyang.roles import Role
 from grids.crs import CRS
@@ -152,6 +153,10 @@ def import_preview(request: HttpRequest, pk: int) -> HttpResponse:
     job = _job(request, pk)
     if job.status != ImportJob.Status.PENDING or job.mapping:
         return redirect("population:import-progress", pk=job.pk)
+    if request.method == "POST" and "cancel" in request.POST:  # before reading the file
+        job.file.delete(save=False)
+        job.delete()
+        return redirect("population:imports")
     try:
         header, sample, estimated = _preview(job)
     except ImportRefused as exc:
@@ -161,10 +166,6 @@ def import_preview(request: HttpRequest, pk: int) -> HttpResponse:
     error = ""
     crs = CRS.WGS84.value
     if request.method == "POST":
-        if "cancel" in request.POST:
-            job.file.delete(save=False)
-            job.delete()
-            return redirect("population:imports")
         submitted = {f.key: request.POST.get(f"map_{f.key}", "") for f in fields_of(job.kind)}
         mapping = clean_mapping(job.kind, submitted, len(header))
         crs = request.POST.get("crs", crs) if request.POST.get("crs") in dict(CRS_CHOICES) else crs
@@ -177,7 +178,9 @@ def import_preview(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("population:import-progress", pk=job.pk)
     else:
         mapping = _remembered(job, header)
-    columns = [(i, f"{_column_letter(i)} · {h or _('(无表头)')}") for i, h in enumerate(header)]
+    columns = [
+        (i, f"{get_column_letter(i + 1)} · {h or _('(无表头)')}") for i, h in enumerate(header)
+    ]
     fields = [(f, mapping.get(f.key)) for f in fields_of(job.kind)]
     context = {
         "job": job,
@@ -193,15 +196,6 @@ def import_preview(request: HttpRequest, pk: int) -> HttpResponse:
         "error": error,
     }
     return render(request, "population/imports/preview.html", context, status=400 if error else 200)
-
-
-def _column_letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
 
 
 def _start(
