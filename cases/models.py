@@ -196,6 +196,9 @@ class Case(models.Model):
     # Unique through Meta.constraints: a unique field would also get a LIKE-pattern index
     # that nothing asks.
     idempotency_key = models.CharField(max_length=100, null=True, blank=True)
+    # A digest of the request that first used the key: the same key with another request
+    # is refused (422) instead of silently answering with this case.
+    idempotency_fingerprint = models.CharField(max_length=64, blank=True, default="")
     version = models.PositiveIntegerField(_("版本"), default=1)
     created_at = models.DateTimeField(_("上报时间"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)

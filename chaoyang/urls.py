@@ -3,10 +3,11 @@
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from chaoyang import views, views_profile
+from chaoyang.api.problems import api_not_found
 
 api_v1 = [
     path("auth/", include("chaoyang.api.urls")),
@@ -23,6 +24,8 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # Any other API URL, in any method, is a JSON 404 (also with DEBUG on).
+    re_path(r"^api/", api_not_found),
     path("", include("grids.urls")),
     path("", include("dispatch.urls")),
     # The grid profile joins population and cases, so it is the project's page.
@@ -32,3 +35,5 @@ urlpatterns = [
 ]
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+handler500 = "chaoyang.api.problems.server_error"

@@ -1,10 +1,13 @@
-"""Errors a workflow action can end with, each mapped to one HTTP status by the API."""
+"""Errors a workflow action can end with. Each carries its HTTP status and the stable code
+the API answers with (chaoyang.api.problems turns them into problem details); pages show
+their message."""
 
 from typing import Any
 
 
 class ActionError(Exception):
     status = 400
+    code = "invalid"
 
     def __init__(
         self, message: str, *, fields: dict[str, list[str]] | None = None, **extra: Any
@@ -23,13 +26,33 @@ class Forbidden(ActionError):
     """Wrong role or outside the actor's jurisdiction: 403."""
 
     status = 403
+    code = "permission_denied"
 
 
 class Conflict(ActionError):
-    """The case changed under the actor (another person acted first): 409."""
+    """The case changed under the actor (another person acted first): 409. The client
+    reloads the case and decides again."""
 
     status = 409
+    code = "version_conflict"
+
+
+class InvalidState(Conflict):
+    """The action is not allowed in the case's current state (or its condition fails):
+    422. Retrying will not help until something else changes the case."""
+
+    status = 422
+    code = "invalid_state"
+
+
+class IdempotencyKeyReused(ActionError):
+    """An Idempotency-Key sent again with a different request: 422, as the IETF
+    idempotency-key draft says; the first request's case is not returned."""
+
+    status = 422
+    code = "idempotency_key_reused"
 
 
 class NotFound(ActionError):
     status = 404
+    code = "not_found"

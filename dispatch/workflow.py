@@ -3,14 +3,15 @@ state, into which state, and with what input. Services, pages, the API and the t
 read it; nothing else decides whether an action is allowed.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from django.db import models
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from cases.models import Case, Source, Status
+from cases.models import Case, Satisfaction, Source, Status
 from chaoyang.roles import Role
 
 from .models import Stage
@@ -38,6 +39,18 @@ class Field(StrEnum):
     SATISFACTION = "satisfaction"
     RESULT = "result"
 
+
+class VerifyResult(models.TextChoices):
+    CONFIRMED = "confirmed", _("问题属实")
+    NOT_FOUND = "not_found", _("未发现问题")
+
+
+# Inputs whose values come from a fixed list: the API lists them with each available
+# action, the pages build their choices from them, the service refuses anything else.
+FIELD_CHOICES: dict[Field, Sequence[tuple[str, Promise | str]]] = {
+    Field.RESULT: VerifyResult.choices,
+    Field.SATISFACTION: Satisfaction.choices,
+}
 
 CITIZEN_SOURCES = frozenset({Source.HOTLINE, Source.WEB, Source.OPEN311})
 

@@ -1,20 +1,18 @@
 """Serializers for the case API: thin shapes over the services' inputs and the models."""
 
-import copy
-
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from cases.models import Attachment, Case, CaseEvent, Source, Urgency
-from dispatch.workflow import BY_ACTION
+from dispatch.workflow import BY_ACTION, FIELD_CHOICES, Field
 from grids.crs import CRS
 
 
 class IntakeSerializer(serializers.Serializer):
-    """What a report carries. Every report instantiates it, so its fields are copied
-    lightly (see get_fields)."""
+    """What a report carries, as JSON. Photos need a multipart upload (IntakeUploadSerializer)."""
 
-    category = serializers.CharField(help_text=_("小类编码,如 0101"))
+    category = serializers.CharField(max_length=20, help_text=_("小类编码,如 0101"))
     description = serializers.CharField(max_length=4000)
     source = serializers.ChoiceField(choices=Source.choices)  # type: ignore[assignment]  # a field, not Field.source
     urgency = serializers.ChoiceField(choices=Urgency.choices, default=Urgency.NORMAL)
@@ -33,45 +31,65 @@ class IntakeSerializer(serializers.Serializer):
         default=False,
         help_text=_("受理员:点位在辖区外时仍登记为“非本辖区”以便转办"),
     )
-    photos = serializers.ListField(
-        child=serializers.ImageField(), required=False, default=list, max_length=9
-    )
-
-    def get_fields(self) -> dict[str, serializers.Field]:
-        # DRF deep-copies every declared field for each instance, running each field's
-        # __init__ again: a tenth of an intake's CPU. bind() only sets attributes on the
-        # copy, so a shallow copy is as good for plain fields; a field with a child field
-        # (the photo list) is deep-copied as DRF does, so the child is never shared.
-        return {
-            name: copy.deepcopy(f) if isinstance(f, serializers.ListField) else copy.copy(f)
-            for name, f in self._declared_fields.items()
-        }
 
     def validate(self, attrs: dict[str, object]) -> dict[str, object]:
         if ("lng" in attrs) != ("lat" in attrs):
-            raise serializers.ValidationError(
-                {"lat": [_("经纬度需同时提供 / give both lng and lat")]}
-            )
+            raise serializers.ValidationError({"lat": [_("经纬度需同时提供")]})
         return attrs
 
 
+def _photos_field() -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.ImageField(),
+        required=False,
+        default=list,
+        max_length=9,
+        help_text=_("照片文件(JPEG/PNG),最多 9 张"),
+    )
+
+
+class IntakeUploadSerializer(IntakeSerializer):
+    """A report as a multipart upload, with its photos."""
+
+    photos = _photos_field()
+
+
 class ActionSerializer(serializers.Serializer):
+    """One action as JSON. Actions with photos need a multipart upload (ActionUploadSerializer)."""
+
     action = serializers.ChoiceField(choices=sorted(BY_ACTION))
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
-    photos = serializers.ListField(
-        child=serializers.ImageField(), required=False, default=list, max_length=9
+    department = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=1, help_text=_("部门 id")
     )
-    department = serializers.IntegerField(required=False, allow_null=True, default=None)
-    deadline = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    target_case = serializers.CharField(required=False, allow_blank=True, default="")
-    satisfaction = serializers.CharField(required=False, allow_blank=True, default="")
-    result = serializers.CharField(required=False, allow_blank=True, default="")
+    deadline = serializers.DateTimeField(
+        required=False, allow_null=True, default=None, help_text=_("申请的新时限")
+    )
+    target_case = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=40,
+        help_text=_("合并到的案件:id 或案件编号"),
+    )
+    satisfaction = serializers.ChoiceField(
+        choices=FIELD_CHOICES[Field.SATISFACTION], required=False, allow_blank=True, default=""
+    )
+    result = serializers.ChoiceField(
+        choices=FIELD_CHOICES[Field.RESULT], required=False, allow_blank=True, default=""
+    )
     version = serializers.IntegerField(
         required=False,
         allow_null=True,
         default=None,
         help_text=_("客户端看到的案件版本;不一致时返回 409"),
     )
+
+
+class ActionUploadSerializer(ActionSerializer):
+    """One action as a multipart upload, with its photos."""
+
+    photos = _photos_field()
 
 
 class RefSerializer(serializers.Serializer):
@@ -82,9 +100,24 @@ class RefSerializer(serializers.Serializer):
 class CaseListSerializer(serializers.ModelSerializer):
     category_name = serializers.CharField(source="category.name", read_only=True)
     status_display = serializers.CharField(source="get_status_display", read_only=True)
-    street_name = serializers.CharField(source="street.name", read_only=True, default=None)
-    lng = serializers.SerializerMethodField()
-    lat = serializers.SerializerMethodField()
+    street_name = serializers.CharField(
+        source="street.name", read_only=True, default=None, allow_null=True
+    )
+    # A case registered by address only has no point.
+    lng = serializers.FloatField(
+        source="location.x",
+        read_only=True,
+        default=None,
+        allow_null=True,
+        help_text=_("WGS 84 经度"),
+    )
+    lat = serializers.FloatField(
+        source="location.y",
+        read_only=True,
+        default=None,
+        allow_null=True,
+        help_text=_("WGS 84 纬度"),
+    )
 
     class Meta:
         model = Case
@@ -110,12 +143,6 @@ class CaseListSerializer(serializers.ModelSerializer):
             "version",
         ]
 
-    def get_lng(self, obj: Case) -> float | None:
-        return obj.location.x if obj.location else None
-
-    def get_lat(self, obj: Case) -> float | None:
-        return obj.location.y if obj.location else None
-
 
 class AttachmentSerializer(serializers.ModelSerializer):
     class Meta:
@@ -128,9 +155,13 @@ class CaseDetailSerializer(CaseListSerializer):
     grid = RefSerializer(read_only=True, allow_null=True)
     community = RefSerializer(read_only=True, allow_null=True)
     street = RefSerializer(read_only=True, allow_null=True)
-    merged_into = serializers.CharField(source="merged_into.number", read_only=True, default=None)
+    merged_into = serializers.CharField(
+        source="merged_into.number", read_only=True, default=None, allow_null=True
+    )
     attachments = AttachmentSerializer(many=True, read_only=True)
-    citizen_phone = serializers.CharField(source="citizen_phone_masked", read_only=True)
+    citizen_phone = serializers.CharField(
+        source="citizen_phone_masked", read_only=True, help_text=_("脱敏显示")
+    )
 
     class Meta(CaseListSerializer.Meta):
         fields = [
@@ -158,7 +189,9 @@ class CaseDetailSerializer(CaseListSerializer):
 
 
 class EventSerializer(serializers.ModelSerializer):
-    actor = serializers.CharField(source="actor.get_full_name", read_only=True, default=None)
+    actor = serializers.CharField(
+        source="actor.get_full_name", read_only=True, default=None, allow_null=True
+    )
     attachments = AttachmentSerializer(many=True, read_only=True)
 
     class Meta:
@@ -178,6 +211,29 @@ class EventSerializer(serializers.ModelSerializer):
         ]
 
 
+class ChoiceSerializer(serializers.Serializer):
+    value = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
+
+
+class DepartmentChoiceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    default = serializers.BooleanField(help_text=_("按派遣规则推荐的部门"))
+
+
+class ActionInputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    required = serializers.BooleanField()  # type: ignore[assignment]
+    type = serializers.ChoiceField(
+        choices=["string", "integer", "date-time", "files"],
+        help_text=_("files:以 multipart 上传的照片"),
+    )
+    choices = ChoiceSerializer(
+        many=True, allow_null=True, help_text=_("允许的取值;不限定时为 null")
+    )
+
+
 class AvailableActionSerializer(serializers.Serializer):
     action = serializers.CharField()
     label = serializers.CharField()  # type: ignore[assignment]
@@ -188,6 +244,12 @@ class AvailableActionSerializer(serializers.Serializer):
         child=serializers.CharField(), source="optional", help_text=_("可选输入")
     )
     target_status = serializers.CharField(allow_null=True)
+    inputs = ActionInputSerializer(many=True, help_text=_("每个输入的类型与允许的取值"))
+    departments = DepartmentChoiceSerializer(
+        many=True,
+        required=False,
+        help_text=_("仅派遣:可派遣的部门(department 输入的取值)"),
+    )
 
 
 class DuplicateSerializer(serializers.Serializer):
@@ -197,33 +259,62 @@ class DuplicateSerializer(serializers.Serializer):
     address = serializers.CharField()
 
 
-class IntakeResponseSerializer(serializers.Serializer):
-    """Documents the intake answer (dispatch.api.views.intake_body builds it)."""
+class IntakeResponseSerializer(CaseListSerializer):
+    """The intake answer: the case as registered, the photos as stored (a client checks its
+    upload landed), and possible duplicates. GET /api/v1/cases/{id}/ gives the rest."""
 
-    id = serializers.IntegerField()
-    number = serializers.CharField()
-    status = serializers.CharField()
-    status_display = serializers.CharField()
-    light = serializers.CharField()
-    urgency = serializers.CharField()
-    category = serializers.IntegerField()
-    category_code = serializers.CharField()
-    category_name = serializers.CharField()
-    source = serializers.CharField()  # type: ignore[assignment]
-    address = serializers.CharField()
-    lng = serializers.FloatField(allow_null=True)
-    lat = serializers.FloatField(allow_null=True)
-    grid = RefSerializer(allow_null=True)
-    community = RefSerializer(allow_null=True)
-    street = RefSerializer(allow_null=True)
-    outside_jurisdiction = serializers.BooleanField()
-    handling_level = serializers.CharField()
-    verification_required = serializers.BooleanField()
-    citizen_name = serializers.CharField()
-    citizen_phone = serializers.CharField(help_text=_("脱敏显示"))
-    deadline = serializers.DateTimeField(allow_null=True)
-    warning_at = serializers.DateTimeField(allow_null=True)
-    created_at = serializers.DateTimeField()
-    version = serializers.IntegerField()
-    duplicates = DuplicateSerializer(many=True, help_text=_("疑似重复的在办案件"))
-    attachments = AttachmentSerializer(many=True)
+    category_code = serializers.CharField(source="category.code", read_only=True)
+    grid = RefSerializer(read_only=True, allow_null=True)
+    community = RefSerializer(read_only=True, allow_null=True)
+    street = RefSerializer(read_only=True, allow_null=True)
+    citizen_phone = serializers.CharField(
+        source="citizen_phone_masked", read_only=True, help_text=_("脱敏显示")
+    )
+    duplicates = serializers.SerializerMethodField(help_text=_("疑似重复的在办案件"))
+    attachments = serializers.SerializerMethodField()
+
+    class Meta(CaseListSerializer.Meta):
+        fields = [
+            *CaseListSerializer.Meta.fields,
+            "category_code",
+            "grid",
+            "community",
+            "street",
+            "outside_jurisdiction",
+            "verification_required",
+            "citizen_name",
+            "citizen_phone",
+            "warning_at",
+            "duplicates",
+            "attachments",
+        ]
+
+    @extend_schema_field(DuplicateSerializer(many=True))
+    def get_duplicates(self, obj: Case) -> list[dict[str, object]]:
+        rows = self.context.get("duplicates", [])
+        return DuplicateSerializer(rows, many=True).data  # type: ignore[return-value]
+
+    @extend_schema_field(AttachmentSerializer(many=True))
+    def get_attachments(self, obj: Case) -> list[dict[str, object]]:
+        rows = self.context.get("attachments", [])
+        return AttachmentSerializer(rows, many=True, context=self.context).data  # type: ignore[return-value]
+
+
+class QueueCountsSerializer(serializers.Serializer):
+    """Live cases in each queue the user may see."""
+
+    new = serializers.IntegerField(help_text=_("新上报"))
+    verifying = serializers.IntegerField(help_text=_("核实中"))
+    to_open = serializers.IntegerField(help_text=_("待立案"))
+    to_dispatch = serializers.IntegerField(help_text=_("待派遣"))
+    returned = serializers.IntegerField(help_text=_("被回退"))
+    to_check = serializers.IntegerField(help_text=_("待核查"))
+    to_close = serializers.IntegerField(help_text=_("待结案"))
+    requests = serializers.IntegerField(help_text=_("待审批的申请"))
+    overdue = serializers.IntegerField(help_text=_("超期"))
+    supervised = serializers.IntegerField(help_text=_("督办"))
+
+
+class ChangesSerializer(serializers.Serializer):
+    now = serializers.DateTimeField(help_text=_("下次轮询时作为 since 传回"))
+    cases = CaseListSerializer(many=True, help_text=_("此后有变化的案件,最多 500 件"))

@@ -4,7 +4,10 @@ Idempotent per reporter and Idempotency-Key: the same key returns the same case,
 when two copies of the request race (the unique key decides, the loser reads the winner).
 """
 
+import hashlib
+import json
 from dataclasses import dataclass, field
+from dataclasses import fields as dc_fields
 from datetime import datetime
 
 from django.conf import settings
@@ -23,7 +26,7 @@ from chaoyang.db import insert_row
 from chaoyang.roles import Role
 from dispatch import reference
 from dispatch.actors import Actor, actor_for
-from dispatch.errors import Forbidden, Invalid
+from dispatch.errors import Forbidden, IdempotencyKeyReused, Invalid
 from dispatch.services import notify, sla
 from dispatch.workflow import VERIFY_SOURCES
 from grids import selectors as grid_selectors
@@ -60,6 +63,23 @@ class IntakeInput:
     photos: list[UploadedFile | bytes] = field(default_factory=list)
     register_outside: bool = False
     idempotency_key: str = ""
+
+    def fingerprint(self) -> str:
+        """A digest of what was asked, to tell a retry from another request under the
+        same Idempotency-Key. Photos count by their bytes."""
+        skip = ("photos", "idempotency_key")
+        fields = {f.name: getattr(self, f.name) for f in dc_fields(self) if f.name not in skip}
+        digest = hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode())
+        for photo in self.photos:
+            if isinstance(photo, bytes):
+                digest.update(hashlib.sha256(photo).digest())
+            else:
+                part = hashlib.sha256()
+                for chunk in photo.chunks():
+                    part.update(chunk)
+                photo.seek(0)
+                digest.update(part.digest())
+        return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -128,8 +148,9 @@ def case_intake(*, user: User, data: IntakeInput, actor: Actor | None = None) ->
     """Register a report; `actor` may be passed when the caller has already loaded it."""
     actor = actor if actor is not None and actor.user.pk == user.pk else actor_for(user)
     key = f"u{user.id}:{data.idempotency_key}" if data.idempotency_key else None
+    fingerprint = data.fingerprint() if key else ""
     if key and (existing := _case_with_key(key)):
-        return IntakeResult(existing, False)
+        return _replay(existing, fingerprint)
     category = _validate(data, actor.roles)
     try:
         photos = [photo_ingest(p) for p in data.photos]
@@ -165,13 +186,32 @@ def case_intake(*, user: User, data: IntakeInput, actor: Actor | None = None) ->
     try:
         with transaction.atomic():
             case = _create(
-                user, data, category, point, location, photos, key, actor.roles, number, now
+                user,
+                data,
+                category,
+                point,
+                location,
+                photos,
+                (key, fingerprint),
+                actor.roles,
+                number,
+                now,
             )
     except IntegrityError:
         if key and (existing := _case_with_key(key)):
-            return IntakeResult(existing, False)  # a concurrent copy of this request won
+            return _replay(existing, fingerprint)  # a concurrent copy of this request won
         raise
     return IntakeResult(case, True)
+
+
+def _replay(case: Case, fingerprint: str) -> IntakeResult:
+    """The case already registered under the key, if this is the same request again."""
+    if case.idempotency_fingerprint and case.idempotency_fingerprint != fingerprint:
+        raise IdempotencyKeyReused(
+            _("该幂等键已用于另一份不同的上报;请为新的上报使用新的键"),
+            case_number=case.number,
+        )
+    return IntakeResult(case, False)
 
 
 def _create(
@@ -181,12 +221,13 @@ def _create(
     point: tuple[float, float] | None,
     location: grid_selectors.Location | None,
     photos: list[Photo],
-    key: str | None,
+    idempotency: tuple[str | None, str],
     roles: frozenset[str],
     number: str,
     now: datetime,
 ) -> Case:
     verify = data.source in VERIFY_SOURCES and location is not None
+    key, fingerprint = idempotency
     case = Case(
         number=number,
         category=category,
@@ -205,6 +246,7 @@ def _create(
         status=Status.VERIFYING if verify else Status.REPORTED,
         verification_required=verify,
         idempotency_key=key,
+        idempotency_fingerprint=fingerprint,
         sla_policy=sla.policy_snapshot(category_id=category.id, urgency=data.urgency),
     )
     if data.citizen_phone:

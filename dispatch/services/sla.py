@@ -179,7 +179,7 @@ def sweep_batch(*, now: datetime | None = None, limit: int = 2000) -> SweepResul
 
     now = now or timezone.now()
     escalate = _escalation_rule() == "supervise"
-    stamp = {"at": now.isoformat()}
+    stamp = {"at": timezone.localtime(now).isoformat()}
     with transaction.atomic():
         red = _claim(_RED_SQL, now, limit)
         red_ids = [r[0] for r in red]

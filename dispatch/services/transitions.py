@@ -19,13 +19,13 @@ from cases.models import Attachment, Case, Satisfaction, Status
 from cases.services.photos import Photo, PhotoError, photo_ingest
 from cases.services.records import attachment_add, event_record
 from dispatch.actors import Actor, actor_for, may_act
-from dispatch.errors import Conflict, Forbidden, Invalid, NotFound
+from dispatch.errors import Conflict, Forbidden, Invalid, InvalidState, NotFound
 from dispatch.models import Assignment, Department
 from dispatch.selectors import scope_q
 from dispatch.services import notify, sla
-from dispatch.workflow import BY_ACTION, Field, Transition
+from dispatch.workflow import BY_ACTION, Field, Transition, VerifyResult
 
-VERIFY_RESULTS = ("confirmed", "not_found")
+VERIFY_RESULTS = tuple(VerifyResult.values)
 
 
 @dataclass
@@ -129,7 +129,12 @@ def _merge(c: _Ctx) -> None:
     # Only into a case the actor may see: another street's case "does not exist" here.
     qs = Case.objects.filter(scope_q(c.actor)).select_for_update()
     target = (qs.filter(id=int(ref)) if ref.isdigit() else qs.filter(number=ref)).first()
-    if target is None or target.id == c.case.id:
+    if target is not None and target.id == c.case.id:
+        raise Invalid(
+            _("不能把案件合并到它自己 / a case cannot be merged into itself"),
+            fields={"target_case": [_("不能把案件合并到它自己")]},
+        )
+    if target is None:
         raise Invalid(
             _("合并目标不存在 / no such case"), fields={"target_case": [_("合并目标不存在")]}
         )
@@ -304,7 +309,7 @@ def case_act(
         if data.expected_version is not None and data.expected_version != case.version:
             raise Conflict(
                 _("案件已被他人更新,请刷新后重试 / the case changed; reload"),
-                status=case.status,
+                case_status=case.status,
                 version=case.version,
             )
         if not may_act(actor, transition, case, assignment.department_id if assignment else None):
@@ -313,12 +318,12 @@ def case_act(
             )
         if not transition.allows_state(case, pending):
             why = transition.when_label if case.status in transition.sources else None
-            raise Conflict(
+            raise InvalidState(
                 str(why)
                 if why
                 else _("案件当前状态为“%(s)s”,不能执行“%(a)s” / not allowed in this state")
                 % {"s": Status(case.status).label, "a": transition.label},
-                status=case.status,
+                case_status=case.status,
                 version=case.version,
             )
         now = timezone.now()
@@ -397,9 +402,9 @@ def _event_data(c: _Ctx) -> dict[str, object]:
     if c.data.satisfaction:
         data["satisfaction"] = c.data.satisfaction
     if c.data.deadline is not None:
-        data["requested_deadline"] = c.data.deadline.isoformat()
+        data["requested_deadline"] = timezone.localtime(c.data.deadline).isoformat()
     if c.case.deadline is not None:
-        data["deadline"] = c.case.deadline.isoformat()
+        data["deadline"] = timezone.localtime(c.case.deadline).isoformat()
     return data
 
 

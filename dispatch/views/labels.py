@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from cases.models import Status
 from chaoyang.roles import Role
 from dispatch.errors import ActionError
-from dispatch.workflow import BY_ACTION
+from dispatch.workflow import BY_ACTION, VerifyResult
 
 MAX_PHOTOS = 9  # per action or report, as the API allows
 
@@ -19,7 +19,7 @@ EXTRA_EVENT_LABELS = {
     "sla_red": _("红灯超期"),
     "auto_supervise": _("超期自动督办"),
 }
-VERIFY_RESULT_LABELS = {"confirmed": _("问题属实"), "not_found": _("未发现问题")}
+VERIFY_RESULT_LABELS = dict(VerifyResult.choices)
 
 
 def short(message: str) -> str:

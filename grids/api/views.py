@@ -5,12 +5,13 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import generics, status
+from rest_framework import generics
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.problems import Problem
 from grids import selectors
 from grids.crs import to_wgs84
 from grids.models import Level, Region
@@ -31,7 +32,9 @@ class LocateView(APIView):
         responses={
             200: LocateResultSerializer,
             400: OpenApiResponse(description="坐标格式错误或超出范围 / malformed coordinates"),
-            404: OpenApiResponse(description="不在本区范围内 / outside the district"),
+            404: OpenApiResponse(
+                description="不在本区范围内(outside_district,带 district)/ outside the district"
+            ),
         },
     )
     def get(self, request: Request) -> Response:
@@ -45,19 +48,13 @@ class LocateView(APIView):
             district = selectors.district_at(lng=lng, lat=lat)
             if district is not None:
                 detail = _("该点不在朝阳区范围内,位于%(name)s。") % {"name": district.name}
-                detail_en = f"Outside Chaoyang, in {district.name} ({district.code})."
             else:
                 detail = _("该点不在朝阳区范围内。")
-                detail_en = "Outside Chaoyang District."
-            return Response(
-                {
-                    "detail": detail,
-                    "detail_en": detail_en,
-                    "district": {"code": district.code, "name": district.name}
-                    if district
-                    else None,
-                },
-                status=status.HTTP_404_NOT_FOUND,
+            raise Problem(
+                detail,
+                status=404,
+                code="outside_district",
+                district={"code": district.code, "name": district.name} if district else None,
             )
         data = {
             "grid": location.grid,
@@ -89,7 +86,7 @@ class RegionListView(generics.ListAPIView):
         params = self.request.query_params
         level = params.get("level")
         if level and level not in {str(v) for v in Level.values}:
-            raise ValidationError({"level": [_("层级应为 1–4 / level must be 1–4")]})
+            raise ValidationError({"level": [_("层级应为 1–4")]})
         return selectors.region_list(
             level=int(level) if level else None,
             parent_code=params.get("parent"),
@@ -107,4 +104,4 @@ class RegionDetailView(generics.RetrieveAPIView):
                 Region.objects.select_related("parent__parent__parent"), code=self.kwargs["code"]
             )
         except Http404 as exc:
-            raise Http404(_("没有该编码的辖区 / no region with this code")) from exc
+            raise Http404(_("没有该编码的辖区")) from exc

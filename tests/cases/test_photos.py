@@ -263,8 +263,8 @@ def test_text_file_named_jpg_gets_400_over_the_api(grid_worker: User, media: Pat
     )
     assert response.status_code == 400
     body = response.json()
-    assert set(body) == {"photos"}
-    assert "图片" in str(body["photos"])  # "upload a valid image", in the user's language
+    assert set(body["fields"]) == {"photos.0"}  # the first photo
+    assert "图片" in str(body["fields"]["photos.0"])  # "upload a valid image", in Chinese
     assert not Case.objects.exists()
     assert not CaseNumberCounter.objects.exists()
     assert not list(media.rglob("*.jpg"))
@@ -289,5 +289,5 @@ def test_oversized_photo_over_the_api_names_the_field(grid_worker: User, media: 
         format="multipart",
     )
     assert response.status_code == 400
-    assert "照片像素过大" in str(response.json()["photos"])
+    assert "照片像素过大" in str(response.json()["fields"]["photos"])
     assert not Case.objects.exists()

@@ -71,17 +71,22 @@ def test_the_token_identifies_its_own_user(user) -> None:
 def test_token_refused_for_wrong_password(user) -> None:
     response = APIClient().post("/api/v1/auth/token/", {"username": "wang", "password": "x"})
     assert response.status_code == 400
-    assert "non_field_errors" in response.json()
+    body = response.json()
+    assert body["code"] == "invalid" and body["fields"] == {}
+    assert body["detail"]  # "unable to log in with these credentials", not a field's fault
 
 
 def test_token_requires_fields() -> None:
     response = APIClient().post("/api/v1/auth/token/", {})
     assert response.status_code == 400
-    assert set(response.json()) >= {"username", "password"}
+    assert set(response.json()["fields"]) == {"username", "password"}
 
 
 def test_api_refuses_anonymous() -> None:
-    assert APIClient().get("/api/v1/grids/regions/").status_code in (401, 403)
+    response = APIClient().get("/api/v1/grids/regions/")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+    assert response.json()["code"] == "not_authenticated"
 
 
 def test_pages_need_login(client: Client) -> None:

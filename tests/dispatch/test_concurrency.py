@@ -21,7 +21,7 @@ from rest_framework.test import APIClient
 
 from cases.models import Case, CaseEvent, Status
 from cases.services.records import case_next_number
-from dispatch.errors import ActionError, Conflict
+from dispatch.errors import ActionError, Conflict, InvalidState
 from dispatch.models import Assignment, DepartmentMembership
 from dispatch.services import notify
 from dispatch.services.transitions import ActionInput, case_act
@@ -146,7 +146,8 @@ def test_two_dispatchers_dispatch_the_same_case_exactly_once(demo: Demo) -> None
     )
     won, lost = _split(results)
     assert len(won) == 1 and len(lost) == 1
-    assert isinstance(lost[0], Conflict) and lost[0].status == 409
+    # Neither sent a version: the loser finds a state the action no longer applies to.
+    assert isinstance(lost[0], InvalidState) and lost[0].status == 422
     assert "已派遣" in lost[0].message  # names the state the winner left it in
     fresh = Case.objects.get(id=case.id)
     assert (fresh.status, fresh.version) == (Status.DISPATCHED, case.version + 1)
@@ -157,14 +158,19 @@ def test_two_dispatchers_dispatch_the_same_case_exactly_once(demo: Demo) -> None
 
 
 def test_two_handlers_accepting_through_the_api_get_200_and_409(demo: Demo) -> None:
+    """Both send the version they saw, as clients do: the loser learns the case changed."""
     _colleague(demo, "jianwai_cg", "jianwai_cg2")
     case = drive(demo, Status.DISPATCHED)
 
     def accept(username: str) -> int:
         client = APIClient()
         client.force_authenticate(demo.user(username))
-        r = client.post(f"/api/v1/cases/{case.id}/actions/", {"action": "accept"}, format="json")
-        assert r.json()["detail" if r.status_code != 200 else "status"]
+        body = {"action": "accept", "version": case.version}
+        r = client.post(f"/api/v1/cases/{case.id}/actions/", body, format="json")
+        if r.status_code == 200:
+            assert r.json()["status"] == "accepted"
+        else:
+            assert r.json()["code"] == "version_conflict" and r.json()["detail"]
         return r.status_code
 
     results = race(_lock_case(case.id), lambda: accept("jianwai_cg"), lambda: accept("jianwai_cg2"))
@@ -186,7 +192,7 @@ def test_same_version_submitted_twice_at_once_applies_once(demo: Demo) -> None:
     won, lost = _split(race(_lock_case(case.id), close, close))
     assert len(won) == 1 and len(lost) == 1
     assert isinstance(lost[0], Conflict)
-    assert lost[0].extra == {"status": Status.CLOSED, "version": case.version + 1}
+    assert lost[0].extra == {"case_status": Status.CLOSED, "version": case.version + 1}
     assert CaseEvent.objects.filter(case=case, action="close").count() == 1
 
 
@@ -202,7 +208,7 @@ def test_stale_expected_version_is_a_conflict_that_changes_nothing(demo: Demo) -
             case_id=case.id, user=demo.user("jianwai_dispatcher"), action="dispatch", data=data
         )
     assert err.value.status == 409 and "刷新" in err.value.message
-    assert err.value.extra == {"status": Status.OPEN, "version": seen + 1}
+    assert err.value.extra == {"case_status": Status.OPEN, "version": seen + 1}
     fresh = Case.objects.get(id=case.id)
     assert (fresh.status, fresh.version) == (Status.OPEN, seen + 1)
     assert CaseEvent.objects.filter(case=case).count() == events
@@ -269,4 +275,4 @@ def test_crossed_merges_end_in_one_merge_and_a_clear_refusal(demo: Demo) -> None
     )
     won, lost = _split(results)
     assert len(won) == 1 and len(lost) == 1
-    assert lost[0].status in (400, 409)
+    assert lost[0].status in (400, 422)

@@ -13,7 +13,7 @@ from django.db import connection
 from cases.models import Case, CaseEvent, CaseNumberCounter, Category, Status
 from chaoyang import crypto
 from dispatch.actors import actor_for
-from dispatch.errors import Conflict, Forbidden, Invalid
+from dispatch.errors import Conflict, Forbidden, IdempotencyKeyReused, Invalid
 from dispatch.models import Notification
 from dispatch.selectors import cases_visible, duplicate_candidates
 from dispatch.services.intake import IntakeInput, IntakeResult, case_intake
@@ -130,7 +130,7 @@ def test_gcj02_input_is_converted_to_wgs84(demo: None) -> None:
 
 def test_the_same_idempotency_key_returns_the_same_case(demo: None) -> None:
     first = report(idempotency_key="phone-42")
-    again = report(idempotency_key="phone-42", description="重试的同一请求")
+    again = report(idempotency_key="phone-42")
     assert first.created and not again.created
     assert again.case.id == first.case.id
     assert Case.objects.count() == 1
@@ -139,6 +139,18 @@ def test_the_same_idempotency_key_returns_the_same_case(demo: None) -> None:
     # Keys are per user: someone else's identical key is another report.
     other = report("jianwai_grid2", idempotency_key="phone-42")
     assert other.created and other.case.id != first.case.id
+
+
+def test_an_idempotency_key_reused_for_another_report_is_refused(demo: None) -> None:
+    """The IETF idempotency-key draft: the same key with a different request is an error
+    (422), not a silent answer with the first request's case."""
+    first = report(idempotency_key="phone-43")
+    before = row_counts()
+    with pytest.raises(IdempotencyKeyReused) as info:
+        report(idempotency_key="phone-43", description="另一处的另一个问题")
+    assert info.value.status == 422 and info.value.code == "idempotency_key_reused"
+    assert info.value.extra == {"case_number": first.case.number}
+    assert row_counts() == before
 
 
 @pytest.mark.django_db(transaction=True)

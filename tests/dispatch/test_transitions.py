@@ -206,7 +206,7 @@ def test_transition_refused_from_a_status_outside_its_sources(
             assert isinstance(outcome.error, Conflict), (username, outcome.error)
             assert str(Status(status).label) in outcome.error.message
             assert str(t.label) in outcome.error.message
-            assert outcome.error.extra == {"status": status, "version": case.version}
+            assert outcome.error.extra == {"case_status": status, "version": case.version}
         else:
             assert isinstance(outcome.error, Forbidden), (username, outcome.error)
 
@@ -271,18 +271,19 @@ def test_api_action_answers_each_outcome_with_a_clear_detail(pool: Pool) -> None
     # 403: can see the case (same street) but holds no role for the action.
     r = _post(pool, "jianwai_operator", case.id, {"action": "dispatch", "department": dept})
     assert r.status_code == 403 and "派遣" in r.json()["detail"]
+    assert r.json()["code"] == "permission_denied"
     # 400: a required input is missing, named in the body.
     r = _post(pool, "jianwai_dispatcher", case.id, {"action": "dispatch"})
-    assert r.status_code == 400 and r.json()["detail"] and "department" in r.json()
+    assert r.status_code == 400 and r.json()["detail"] and "department" in r.json()["fields"]
     r = _post(pool, "jianwai_dispatcher", case.id, {"action": "dispatch", "department": 10**8})
-    assert r.status_code == 400 and "department" in r.json()
+    assert r.status_code == 400 and "department" in r.json()["fields"]
     r = _post(pool, "jianwai_dispatcher", case.id, {"action": "fly"})
-    assert r.status_code == 400 and "action" in r.json()
-    # 409: the right person, the wrong state (the body says which state and version).
+    assert r.status_code == 400 and "action" in r.json()["fields"]
+    # 422: the right person, the wrong state (the body says which state and version).
     r = _post(pool, "jianwai_lead", case.id, {"action": "close"})
-    assert r.status_code == 409
+    assert r.status_code == 422 and r.json()["code"] == "invalid_state"
     assert "已立案" in r.json()["detail"]
-    assert (r.json()["status"], r.json()["version"]) == ("open", case.version)
+    assert (r.json()["case_status"], r.json()["version"]) == ("open", case.version)
     # 404: another street's dispatcher may not even learn the case exists; nor anyone
     # of a case that doesn't exist.
     r = _post(pool, "wangjing_dispatcher", case.id, {"action": "dispatch", "department": dept})
@@ -293,6 +294,7 @@ def test_api_action_answers_each_outcome_with_a_clear_detail(pool: Pool) -> None
     body = {"action": "dispatch", "department": dept, "version": case.version - 1}
     r = _post(pool, "jianwai_dispatcher", case.id, body)
     assert r.status_code == 409 and r.json()["version"] == case.version
+    assert r.json()["code"] == "version_conflict"
     # 200: the case as it is now.
     body["version"] = case.version
     r = _post(pool, "jianwai_dispatcher", case.id, body)
@@ -307,7 +309,7 @@ def test_api_actions_accept_photos_as_multipart(pool: Pool) -> None:
     client = _client(pool, "jianwai_grid1")
     url = f"/api/v1/cases/{case.id}/actions/"
     r = client.post(url, {"action": "check_pass"}, format="multipart")
-    assert r.status_code == 400 and "photos" in r.json()
+    assert r.status_code == 400 and "photos" in r.json()["fields"]
     photo = SimpleUploadedFile("p.jpg", tiny_jpeg(), content_type="image/jpeg")
     r = client.post(url, {"action": "check_pass", "photos": [photo]}, format="multipart")
     assert r.status_code == 200, r.json()

@@ -121,7 +121,7 @@ def test_malformed_coordinates_get_400_naming_the_field(
 ) -> None:
     response = api.get("/api/v1/grids/locate/", params)
     assert response.status_code == 400
-    assert field in response.json()
+    assert field in response.json()["fields"]
 
 
 def test_region_detail_and_search(api: APIClient) -> None:
