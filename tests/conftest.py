@@ -47,11 +47,17 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 def _clear_cache() -> None:
     """Each test starts with empty caches: throttle counters, cached tiles and the categories
     of a rolled-back test don't leak."""
-    from django.core.cache import cache
+    import redis
+    from django.conf import settings
 
     from dispatch import calendar, reference
 
-    cache.clear()
+    cache = settings.CACHES["default"]
+    client = redis.Redis.from_url(cache["LOCATION"])
+    keys = list(client.scan_iter(match=f"{cache['KEY_PREFIX']}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
     reference.reset_cache()
     calendar.reset_cache()
 

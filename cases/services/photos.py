@@ -72,17 +72,17 @@ def photo_ingest(upload: UploadedFile | bytes) -> Photo:
     """Validate and re-encode one photo; raises PhotoError with a user-facing message."""
     data = upload if isinstance(upload, bytes) else upload.read()
     if len(data) > MAX_BYTES:
-        raise PhotoError(_("照片不能超过 15 MB / photo larger than 15 MB"))
+        raise PhotoError(_("照片不能超过 15 MB"))
     if not data:
-        raise PhotoError(_("照片文件为空 / empty photo file"))
+        raise PhotoError(_("照片文件为空"))
     try:
         with Image.open(io.BytesIO(data)) as probe:
             probe.verify()  # structure check without decoding pixels
         image: Image.Image = Image.open(io.BytesIO(data))
         if image.format not in ALLOWED_FORMATS:
-            raise PhotoError(_("只接受 JPEG、PNG 或 WebP 照片 / only JPEG, PNG or WebP"))
+            raise PhotoError(_("只接受 JPEG、PNG 或 WebP 照片"))
         if image.width * image.height > MAX_PIXELS:
-            raise PhotoError(_("照片像素过大 / photo has too many pixels"))
+            raise PhotoError(_("照片像素过大"))
         gps = _gps(image)
         image = ImageOps.exif_transpose(image)  # keep what the phone showed upright
         image.load()
@@ -90,14 +90,14 @@ def photo_ingest(upload: UploadedFile | bytes) -> Photo:
         raise
     except Image.DecompressionBombError as exc:
         # Pillow refuses to even open a file claiming this many pixels: say why.
-        raise PhotoError(_("照片像素过大 / photo has too many pixels")) from exc
+        raise PhotoError(_("照片像素过大")) from exc
     except (
         UnidentifiedImageError,
         OSError,
         SyntaxError,
         ValueError,
     ) as exc:
-        raise PhotoError(_("不是有效的图片文件 / not a valid image file")) from exc
+        raise PhotoError(_("不是有效的图片文件")) from exc
     image = image.convert("RGB")
     image.thumbnail((MAX_EDGE, MAX_EDGE))
     jpeg = _encode(image, 85)

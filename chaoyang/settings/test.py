@@ -16,10 +16,12 @@ STORAGES["staticfiles"] = {  # noqa: F405
 # (throttles, tile caches) without touching the worker's queues.
 _TEST_REDIS = env("TEST_REDIS_URL", default=REDIS_URL.rsplit("/", 1)[0] + "/15")
 CACHES["default"]["LOCATION"] = REDIS_URL.rsplit("/", 1)[0] + "/14"  # noqa: F405
-CACHES["default"]["KEY_PREFIX"] = "cytest"  # noqa: F405
 # Each pytest process (and the worker it starts) uses its own queue, so parallel runs
 # never take each other's tasks; tests/conftest.py passes the name to the worker.
 CELERY_TASK_DEFAULT_QUEUE = env("CHAOYANG_TEST_QUEUE", default=f"test-{os.getpid()}")
+# ... and its own cache keys, which tests/conftest.py empties between tests without
+# touching another run's (a FLUSHDB there emptied a parallel run's tile cache mid-test).
+CACHES["default"]["KEY_PREFIX"] = f"cy{CELERY_TASK_DEFAULT_QUEUE}"  # noqa: F405
 CELERY_BROKER_URL = _TEST_REDIS
 CELERY_RESULT_BACKEND = _TEST_REDIS
 LANGUAGE_CODE = "zh-hans"

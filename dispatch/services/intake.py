@@ -95,37 +95,35 @@ def _field_error(name: str, message: str) -> Invalid:
 def _validate(data: IntakeInput, roles: frozenset[str]) -> Category:
     allowed = set().union(*(ALLOWED_SOURCES.get(r, set()) for r in roles))
     if not allowed:
-        raise Forbidden(_("您的角色不能登记案件 / your role cannot register cases"))
+        raise Forbidden(_("您的角色不能登记案件"))
     if data.source not in allowed:
-        raise _field_error("source", _("您不能登记该来源的案件 / source not allowed for your role"))
+        raise _field_error("source", _("您不能登记该来源的案件"))
     if data.urgency not in Urgency.values:
-        raise _field_error("urgency", _("紧急程度无效 / invalid urgency"))
+        raise _field_error("urgency", _("紧急程度无效"))
     if not data.description.strip():
-        raise _field_error("description", _("请描述问题 / describe the problem"))
+        raise _field_error("description", _("请描述问题"))
     if len(data.description) > 4000:
-        raise _field_error("description", _("描述不能超过 4000 字 / at most 4,000 characters"))
+        raise _field_error("description", _("描述不能超过 4000 字"))
     category = reference.active_leaf(data.category)
     if category is None:
-        raise _field_error("category", _("请选择有效的小类 / choose a valid subcategory"))
+        raise _field_error("category", _("请选择有效的小类"))
     if data.citizen_phone:
         digits = data.citizen_phone.replace(" ", "").replace("-", "")
         if not (digits.isdigit() and 7 <= len(digits) <= 13):
-            raise _field_error("citizen_phone", _("电话号码格式不正确 / invalid phone number"))
+            raise _field_error("citizen_phone", _("电话号码格式不正确"))
     if (
         data.source in VERIFY_SOURCES
         and data.source != Source.OPEN311
         and not (data.citizen_name or data.citizen_phone)
     ):
-        raise _field_error(
-            "citizen_phone", _("热线和网站来源需登记市民联系方式 / caller contact required")
-        )
+        raise _field_error("citizen_phone", _("热线和网站来源需登记市民联系方式"))
     return category
 
 
 def _point(data: IntakeInput, photos: list[Photo]) -> tuple[float, float] | None:
     if data.lng is not None and data.lat is not None:
         if not (-180 <= data.lng <= 180 and -90 <= data.lat <= 90):
-            raise _field_error("lng", _("坐标超出范围 / coordinates out of range"))
+            raise _field_error("lng", _("坐标超出范围"))
         return to_wgs84(data.lng, data.lat, data.crs)
     for photo in photos:
         if photo.gps is not None:
@@ -158,22 +156,17 @@ def case_intake(*, user: User, data: IntakeInput, actor: Actor | None = None) ->
         raise _field_error("photos", str(exc)) from exc
     point = _point(data, photos)
     if point is None and not data.address.strip():
-        raise _field_error("location", _("请在地图上选点或填写地址 / give a point or an address"))
+        raise _field_error("location", _("请在地图上选点或填写地址"))
     location = grid_selectors.locate(lng=point[0], lat=point[1]) if point else None
     outside = location is None
     if outside and not (data.register_outside and actor.roles & OUTSIDE_ROLES):
         if point is None:
-            raise _field_error(
-                "location", _("无法定位该地址,请在地图上选点 / pick the point on the map")
-            )
+            raise _field_error("location", _("无法定位该地址,请在地图上选点"))
         district = grid_selectors.district_at(lng=point[0], lat=point[1])
         where = district.name if district else _("北京市以外")
         raise _field_error(
             "location",
-            _(
-                "该位置不在朝阳区(位于%(where)s),不能受理;受理员可登记为“非本辖区”以便转办"
-                " / outside Chaoyang"
-            )
+            _("该位置不在朝阳区(位于%(where)s),不能受理;受理员可登记为“非本辖区”以便转办")
             % {"where": where},
         )
     # The number is taken before the transaction opens, so the counter row is locked for

@@ -14,6 +14,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from cases.models import Attachment, Case, Satisfaction, Status
 from cases.services.photos import Photo, PhotoError, photo_ingest
@@ -66,30 +67,30 @@ def _present(data: ActionInput, f: Field, photos: list[Photo]) -> bool:
 
 
 REQUIRED_MESSAGES = {
-    Field.NOTE: "请填写意见或原因 / a note is required",
-    Field.PHOTOS: "请上传照片 / photos are required",
-    Field.DEPARTMENT: "请选择责任部门 / choose a department",
-    Field.DEADLINE: "请填写申请的新时限 / give the requested deadline",
-    Field.TARGET_CASE: "请指定合并到的案件 / choose the case to merge into",
-    Field.SATISFACTION: "请选择满意度 / choose a satisfaction level",
-    Field.RESULT: "请选择核实结果 / choose the verification result",
+    Field.NOTE: gettext_lazy("请填写意见或原因"),
+    Field.PHOTOS: gettext_lazy("请上传照片"),
+    Field.DEPARTMENT: gettext_lazy("请选择责任部门"),
+    Field.DEADLINE: gettext_lazy("请填写申请的新时限"),
+    Field.TARGET_CASE: gettext_lazy("请指定合并到的案件"),
+    Field.SATISFACTION: gettext_lazy("请选择满意度"),
+    Field.RESULT: gettext_lazy("请选择核实结果"),
 }
 
 
 def _check_inputs(t: Transition, data: ActionInput, photos: list[Photo]) -> None:
     missing = {
-        f.value: [_(REQUIRED_MESSAGES[f])] for f in t.required if not _present(data, f, photos)
+        f.value: [str(REQUIRED_MESSAGES[f])] for f in t.required if not _present(data, f, photos)
     }
     if missing:
-        raise Invalid(_("缺少必填内容 / required input missing"), fields=missing)
+        raise Invalid(_("缺少必填内容"), fields=missing)
     if data.result and data.result not in VERIFY_RESULTS:
         raise Invalid(
-            _("核实结果无效 / invalid result"),
-            fields={"result": [_("应为 confirmed 或 not_found / must be confirmed or not_found")]},
+            _("核实结果无效"),
+            fields={"result": [_("应为 confirmed 或 not_found")]},
         )
     if data.satisfaction and data.satisfaction not in Satisfaction.values:
         raise Invalid(
-            _("满意度无效 / invalid satisfaction"),
+            _("满意度无效"),
             fields={"satisfaction": [_("应为 satisfied、basically 或 unsatisfied")]},
         )
 
@@ -106,7 +107,7 @@ def _dispatch(c: _Ctx) -> None:
     )
     if dept is None:
         raise Invalid(
-            _("部门不存在或已停用 / unknown department"),
+            _("部门不存在或已停用"),
             fields={"department": [_("部门不存在或已停用")]},
         )
     case = c.case
@@ -116,7 +117,7 @@ def _dispatch(c: _Ctx) -> None:
         ok = dept.level == Department.Level.DISTRICT
     if not ok:
         raise Invalid(
-            _("只能派遣给本级的部门 / dispatch to a department of this level"),
+            _("只能派遣给本级的部门"),
             fields={"department": [_("只能派遣给本级的部门")]},
         )
     Assignment.objects.filter(case=case, active=True).update(active=False)
@@ -131,16 +132,14 @@ def _merge(c: _Ctx) -> None:
     target = (qs.filter(id=int(ref)) if ref.isdigit() else qs.filter(number=ref)).first()
     if target is not None and target.id == c.case.id:
         raise Invalid(
-            _("不能把案件合并到它自己 / a case cannot be merged into itself"),
+            _("不能把案件合并到它自己"),
             fields={"target_case": [_("不能把案件合并到它自己")]},
         )
     if target is None:
-        raise Invalid(
-            _("合并目标不存在 / no such case"), fields={"target_case": [_("合并目标不存在")]}
-        )
+        raise Invalid(_("合并目标不存在"), fields={"target_case": [_("合并目标不存在")]})
     if target.is_final:
         raise Invalid(
-            _("不能合并到已结束的案件 / target case is finished"),
+            _("不能合并到已结束的案件"),
             fields={"target_case": [_("目标案件已结束")]},
         )
     c.case.merged_into = target
@@ -190,7 +189,7 @@ def _request(kind: str) -> Callable[[_Ctx], None]:
             assert deadline is not None
             if deadline <= c.now or (c.case.deadline and deadline <= c.case.deadline):
                 raise Invalid(
-                    _("申请的时限必须晚于当前时限 / must be later than the deadline"),
+                    _("申请的时限必须晚于当前时限"),
                     fields={"deadline": [_("申请的时限必须晚于当前时限")]},
                 )
             c.assignment.requested_deadline = deadline
@@ -282,7 +281,7 @@ def case_act(
     transition = BY_ACTION.get(action)
     if transition is None:
         raise Invalid(
-            _("未知的操作 / unknown action"),
+            _("未知的操作"),
             fields={"action": [_("未知的操作: %(a)s") % {"a": action}]},
         )
     actor = actor if actor is not None and actor.user.pk == user.pk else actor_for(user)
@@ -301,27 +300,25 @@ def case_act(
             .first()
         )
         if case is None:
-            raise NotFound(_("案件不存在 / no such case"))
+            raise NotFound(_("案件不存在"))
         assignment = Assignment.objects.filter(case=case, active=True).first()
         pending = assignment.pending_request if assignment else ""
         # A stale version first: the actor decided on a case that has changed since (it
         # may even have moved out of their hands, e.g. escalated), so "changed" is the truth.
         if data.expected_version is not None and data.expected_version != case.version:
             raise Conflict(
-                _("案件已被他人更新,请刷新后重试 / the case changed; reload"),
+                _("案件已被他人更新,请刷新后重试"),
                 case_status=case.status,
                 version=case.version,
             )
         if not may_act(actor, transition, case, assignment.department_id if assignment else None):
-            raise Forbidden(
-                _("您无权对该案件执行“%(label)s” / not permitted") % {"label": transition.label}
-            )
+            raise Forbidden(_("您无权对该案件执行“%(label)s”") % {"label": transition.label})
         if not transition.allows_state(case, pending):
             why = transition.when_label if case.status in transition.sources else None
             raise InvalidState(
                 str(why)
                 if why
-                else _("案件当前状态为“%(s)s”,不能执行“%(a)s” / not allowed in this state")
+                else _("案件当前状态为“%(s)s”,不能执行“%(a)s”")
                 % {"s": Status(case.status).label, "a": transition.label},
                 case_status=case.status,
                 version=case.version,

@@ -8,8 +8,8 @@ from grids.models import Region
 
 
 class LocateQuerySerializer(serializers.Serializer):
-    lng = serializers.FloatField(min_value=-180, max_value=180, help_text=_("经度 / longitude"))
-    lat = serializers.FloatField(min_value=-90, max_value=90, help_text=_("纬度 / latitude"))
+    lng = serializers.FloatField(min_value=-180, max_value=180, help_text=_("经度"))
+    lat = serializers.FloatField(min_value=-90, max_value=90, help_text=_("纬度"))
     crs = serializers.ChoiceField(
         choices=[c.value for c in CRS],
         default=CRS.WGS84.value,
