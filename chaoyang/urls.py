@@ -3,16 +3,19 @@
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
-from django.urls import include, path, re_path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from chaoyang import views, views_profile
 from chaoyang.api.problems import api_not_found
+from dispatch.api.views import DepartmentListView
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("auth/", include("chaoyang.api.urls")),
     path("grids/", include("grids.api.urls")),
     path("cases/", include("dispatch.api.urls")),
+    path("categories/", include("cases.api.urls")),
+    path("departments/", DepartmentListView.as_view(), name="departments"),
 ]
 
 urlpatterns = [

@@ -84,7 +84,7 @@ def problem_body(
     }
     if instance:
         body["instance"] = instance
-    if fields is not None:
-        body["fields"] = dict(fields)
+    if fields is not None or code == "invalid":
+        body["fields"] = dict(fields or {})
     body.update(extensions)
     return body

@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext
 from django.views import defaults
 from rest_framework import exceptions
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -96,6 +97,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         **problem.extensions,
     )
     response.content_type = MEDIA_TYPE
+    if request is not None:
+        # Errors are JSON whatever the view renders (the schema's YAML, the docs' HTML).
+        request.accepted_renderer = JSONRenderer()
+        request.accepted_media_type = MEDIA_TYPE
     return response
 
 

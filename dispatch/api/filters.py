@@ -18,7 +18,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from cases.models import Case, Light, Source, Status, Urgency
-from dispatch.models import Assignment
+from dispatch.models import Assignment, Department
 from dispatch.selectors import QUEUES, live
 
 BIGINT_MAX = 2**63 - 1
@@ -131,6 +131,17 @@ class CaseFilter(django_filters.FilterSet):
 
     def filter_open(self, qs: QuerySet[Case], name: str, value: bool) -> QuerySet[Case]:
         return live(qs) if value else qs
+
+
+class DepartmentFilter(django_filters.FilterSet):
+    level = django_filters.ChoiceFilter(choices=Department.Level.choices)
+    kind = django_filters.CharFilter(help_text="职能,如 enforcement、sanitation")
+    region = django_filters.CharFilter(field_name="region__code", help_text="所属辖区编码")
+
+    class Meta:
+        model = Department
+        fields: list[str] = []
+        form = StrictForm
 
 
 class UtcDateTimeSerializerField(serializers.DateTimeField):

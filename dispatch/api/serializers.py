@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from cases.models import Attachment, Case, CaseEvent, Source, Urgency
+from dispatch.models import Department
 from dispatch.workflow import BY_ACTION, FIELD_CHOICES, Field
 from grids.crs import CRS
 
@@ -250,6 +251,15 @@ class AvailableActionSerializer(serializers.Serializer):
         required=False,
         help_text=_("仅派遣:可派遣的部门(department 输入的取值)"),
     )
+
+
+class DepartmentSerializer(serializers.ModelSerializer):
+    region = RefSerializer(read_only=True, help_text=_("所属辖区:区或街道"))
+    level_display = serializers.CharField(source="get_level_display", read_only=True)
+
+    class Meta:
+        model = Department
+        fields = ["id", "code", "name", "level", "level_display", "kind", "region"]
 
 
 class DuplicateSerializer(serializers.Serializer):

@@ -21,11 +21,12 @@ from rest_framework.views import APIView
 from cases.models import Case, CaseEvent
 from dispatch import selectors
 from dispatch.actors import request_actor
+from dispatch.models import Department
 from dispatch.services.intake import IntakeInput, case_intake
 from dispatch.services.transitions import ActionInput, case_act
 
 from . import inputs
-from .filters import CaseFilter, ChangesQuery
+from .filters import CaseFilter, ChangesQuery, DepartmentFilter
 from .serializers import (
     ActionSerializer,
     ActionUploadSerializer,
@@ -33,6 +34,7 @@ from .serializers import (
     CaseDetailSerializer,
     CaseListSerializer,
     ChangesSerializer,
+    DepartmentSerializer,
     EventSerializer,
     IntakeResponseSerializer,
     IntakeSerializer,
@@ -199,6 +201,23 @@ class CaseEventsView(generics.ListAPIView):
             return CaseEvent.objects.none()
         case = visible_case(self.request, self.kwargs["pk"])
         return case.events.select_related("actor").prefetch_related("attachments")
+
+
+class DepartmentListView(generics.ListAPIView):
+    """The department directory: active departments of the district and of every street.
+    Reference data, like the categories: every signed-in user may read it. Which of them a
+    case may be dispatched to is in its available actions."""
+
+    serializer_class = DepartmentSerializer
+    filterset_class = DepartmentFilter
+
+    def get_queryset(self) -> QuerySet[Department]:
+        return (
+            Department.objects.filter(active=True)
+            .select_related("region")
+            .defer("region__boundary")
+            .order_by("code")
+        )
 
 
 class QueueCountsView(APIView):

@@ -298,3 +298,139 @@ def test_gcj02_coordinates_are_converted(demo: None) -> None:
     assert body["lng"] == pytest.approx(lng, abs=1e-7)
     assert body["lat"] == pytest.approx(lat, abs=1e-7)
     assert body["grid"]["code"] == GRID1
+
+
+# ---- what a client needs to act ------------------------------------------------------------
+
+
+def test_verify_lists_the_results_a_grid_worker_may_give(demo: None) -> None:
+    case = client_for("jianwai_operator").post(URL, hotline_form(), format="json").json()
+    actions = client_for("jianwai_grid1").get(f"{URL}{case['id']}/available-actions/").json()
+    verify = next(a for a in actions if a["action"] == "verify")
+    result = next(i for i in verify["inputs"] if i["name"] == "result")
+    assert result["required"] is True and result["type"] == "string"
+    assert [(c["value"], c["label"]) for c in result["choices"]] == [
+        ("confirmed", "问题属实"),
+        ("not_found", "未发现问题"),
+    ]
+    photos = next(i for i in verify["inputs"] if i["name"] == "photos")
+    assert (photos["type"], photos["choices"]) == ("files", None)
+    # A value outside the list is refused by the API before the service sees it.
+    refused = client_for("jianwai_grid1").post(
+        f"{URL}{case['id']}/actions/", {"action": "verify", "result": "maybe"}, format="json"
+    )
+    assert refused.status_code == 400 and "result" in refused.json()["fields"]
+
+
+def test_merge_takes_the_target_by_id_and_refuses_the_case_itself(demo: None) -> None:
+    _lng, lat = grid_point()
+    target = client_for("jianwai_grid1").post(URL, form(), format="json").json()
+    dup = client_for("jianwai_grid2").post(URL, form(lat=lat + 10 * M_LAT), format="json").json()
+    operator = client_for("jianwai_operator")
+    itself = operator.post(
+        f"{URL}{dup['id']}/actions/",
+        {"action": "merge", "target_case": dup["number"]},
+        format="json",
+    )
+    assert itself.status_code == 400
+    assert itself.json()["fields"]["target_case"] == ["不能把案件合并到它自己"]
+    in_english = operator.post(
+        f"{URL}{dup['id']}/actions/",
+        {"action": "merge", "target_case": str(dup["id"])},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert in_english.json()["fields"]["target_case"] == ["A case cannot be merged into itself."]
+    by_id = operator.post(
+        f"{URL}{dup['id']}/actions/",
+        {"action": "merge", "target_case": str(target["id"])},
+        format="json",
+    )
+    assert by_id.status_code == 200, by_id.content
+    assert by_id.json()["merged_into"] == target["number"]
+
+
+# ---- one time zone -------------------------------------------------------------------------
+
+OFFSET = re.compile(r"[+-]\d\d:\d\d$|Z$")
+
+
+def _times(value: Any) -> list[str]:
+    """Every ISO 8601 time in a JSON value, however deep."""
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _times(v)]
+    if isinstance(value, list):
+        return [t for v in value for t in _times(v)]
+    if isinstance(value, str) and re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d", value):
+        return [value]
+    return []
+
+
+def test_every_time_in_every_answer_is_beijing_time(demo: None) -> None:
+    """Times for people, in one zone: +08:00 in the intake answer, the case, its list, its
+    events (deadlines inside event data included) and the change feed."""
+    lead = client_for("jianwai_lead")
+    created = lead.post(URL, hotline_form(source="web"), format="json")
+    case = created.json()
+    answers = [created.json(), lead.get(f"{URL}{case['id']}/").json(), lead.get(URL).json()]
+    dispatcher = client_for("jianwai_dispatcher")
+    worker = client_for("jianwai_grid1")
+    worker.post(
+        f"{URL}{case['id']}/actions/", {"action": "verify", "result": "confirmed"}, format="json"
+    )
+    lead.post(f"{URL}{case['id']}/actions/", {"action": "open"}, format="json")
+    actions = dispatcher.get(f"{URL}{case['id']}/available-actions/").json()
+    dispatch = next(a for a in actions if a["action"] == "dispatch")
+    department = next(d["id"] for d in dispatch["departments"] if d["default"])
+    dispatched = dispatcher.post(
+        f"{URL}{case['id']}/actions/", {"action": "dispatch", "department": department}
+    )
+    assert dispatched.status_code == 200, dispatched.content
+    answers += [
+        dispatched.json(),
+        lead.get(f"{URL}{case['id']}/events/").json(),
+        lead.get(f"{URL}changes/", {"since": "2020-01-01T00:00:00Z"}).json(),
+    ]
+    times = [t for answer in answers for t in _times(answer)]
+    assert len(times) >= 15
+    assert all(t.endswith("+08:00") for t in times), [t for t in times if not t.endswith("+08:00")]
+    events = answers[-2]
+    assert any("deadline" in e["data"] for e in events)
+
+
+# ---- strict filters ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"open": "maybe"}, "open"),
+        ({"supervised": "yes please"}, "supervised"),
+        ({"created_after": ""}, "created_after"),
+        ({"status": ""}, "status"),
+        ({"status": "lost"}, "status"),
+        ({"department": "12345678901234567890"}, "department"),
+        ({"department": "1.5"}, "department"),
+        ({"created_before": "0001-01-01T00:00:00+05:00"}, "created_before"),
+        ({"created_before": "yesterday"}, "created_before"),
+        ({"queue": "everything"}, "queue"),
+    ],
+)
+def test_a_filter_value_the_list_cannot_use_is_400(
+    demo: None, params: dict[str, str], field: str
+) -> None:
+    response = client_for("jianwai_lead").get(URL, params)
+    assert response.status_code == 400, response.content
+    assert field in response.json()["fields"]
+
+
+def test_filters_take_any_offset_and_plain_booleans(demo: None) -> None:
+    api = client_for("jianwai_grid1")
+    made = api.post(URL, form(), format="json").json()
+    lead = client_for("jianwai_lead")
+    # An offset PostgreSQL cannot store (-18:01) is a valid ISO 8601 time all the same.
+    far = lead.get(URL, {"created_before": "2999-01-01T00:00:00-18:01", "open": "true"})
+    assert far.status_code == 200, far.content
+    assert made["id"] in [c["id"] for c in far.json()["results"]]
+    past = lead.get(URL, {"created_before": "2001-01-01T00:00:00-18:01", "open": "false"})
+    assert past.status_code == 200 and past.json()["count"] == 0

@@ -21,7 +21,7 @@ from rest_framework.test import APIClient
 
 from cases.models import Case, CaseEvent, Status
 from dispatch.errors import Conflict, Forbidden, Invalid
-from dispatch.workflow import BY_ACTION, TRANSITIONS, Field, Transition
+from dispatch.workflow import BY_ACTION, FIELD_CHOICES, TRANSITIONS, Field, Transition
 from tests.dispatch.workflow_helpers import attempt, committed_for_module, ensure_territory
 from tests.factories.cases import (
     Demo,
@@ -366,6 +366,20 @@ def test_available_actions_are_exactly_what_case_act_accepts(
             t = BY_ACTION[action]
             assert item["requires"] == sorted(f.value for f in t.required)
             assert item["target_status"] == (t.target.value if t.target else None)
+            # Each input with the values it allows: a client needs nothing else to act.
+            names = {i["name"] for i in item["inputs"]}
+            assert names == {f.value for f in t.required | t.optional}
+            for given in item["inputs"]:
+                f = Field(given["name"])
+                assert given["required"] == (f in t.required)
+                if f in FIELD_CHOICES:
+                    values = [c["value"] for c in given["choices"]]
+                    assert values == [v for v, _label in FIELD_CHOICES[f]]
+                elif f is Field.DEPARTMENT:
+                    listed_ids = {d["id"] for d in item["departments"]}
+                    assert {int(c["value"]) for c in given["choices"]} == listed_ids
+                else:
+                    assert given["choices"] is None
         if "dispatch" in offered:
             ids = [d["id"] for d in offered["dispatch"]["departments"]]
             assert demo.dispatch_department(case) in ids
