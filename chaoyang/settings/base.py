@@ -145,6 +145,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     # Requests and responses get their own components: uploads are binary in requests.
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two choice sets share the name "level": the territory's (1–4) and departments'.
+    "ENUM_NAME_OVERRIDES": {
+        "RegionLevelEnum": "grids.models.Level",
+        "DepartmentLevelEnum": "dispatch.models.Department.Level",
+    },
     # Swagger UI served from our own static files: sites may be offline.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

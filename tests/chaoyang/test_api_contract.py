@@ -336,3 +336,16 @@ def test_an_unknown_api_url_is_a_json_404_in_any_method(demo: None) -> None:
         assert response.json()["code"] == "not_found"
     response = Client().get("/api/v2/whatever")
     assert response.status_code == 404 and response.json()["instance"] == "/api/v2/whatever"
+
+
+def test_the_schema_is_valid_openapi_and_documents_problem_bodies(tmp_path: Any) -> None:
+    from django.core.management import call_command
+
+    out = tmp_path / "schema.yaml"
+    # --fail-on-warn: a view the generator cannot read is an error, not a guess.
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
+    text = out.read_text()
+    assert "application/problem+json" in text and "Problem:" in text
+    token = text[text.index("/api/v1/auth/token/:") :]
+    token = token[: token.index("\n  /api/")]
+    assert "'429':" in token and "'400':" in token  # its throttle and its field errors
