@@ -7,6 +7,7 @@ reason, audit row).
 
 import secrets
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from django.contrib import messages
@@ -45,7 +46,7 @@ from ..reveal import (
     reveal_person,
 )
 from ..stats import buildings_geojson
-from ..validators import ValidationFailure
+from ..validators import ValidationFailure, birth_date_of
 
 PAGE_SIZE = 50
 
@@ -207,6 +208,7 @@ def _person_page(
             "care_tags": person.care_tags.all(),
             "may_reveal": may_reveal(request.user),
             "revealed": revealed or {},
+            "revealed_birth_date": _birth_date(revealed),
             "reason_form": form or ReasonForm(),
             "field_labels": {f.value: label for f, label in FIELD_LABELS.items()},
         },
@@ -215,6 +217,12 @@ def _person_page(
     if revealed:
         response["Cache-Control"] = "no-store"
     return response
+
+
+def _birth_date(revealed: dict[str, str] | None) -> date | None:
+    """The birth date read from a revealed identity number: shown only beside it."""
+    number = (revealed or {}).get(Field.ID_NUMBER.value)
+    return birth_date_of(number) if number else None
 
 
 def _refusal(request: HttpRequest, status: int, message: str) -> HttpResponseBase:
@@ -252,7 +260,10 @@ def person_reveal(request: HttpRequest, pk: int) -> HttpResponseBase:
             form.add_error("reason", str(exc).split(" / ")[0])
         return _person_page(request, person, form=form, status=400)
     if wants_json(request):
-        response = JsonResponse({"field": field.value, "value": revealed.value})
+        answer = {"field": field.value, "value": revealed.value}
+        if born := _birth_date({field.value: revealed.value}):
+            answer["birth_date"] = born.isoformat()
+        response = JsonResponse(answer)
         response["Cache-Control"] = "no-store"
         return response
     person = sel.person_get(page_scope(request), pk)
