@@ -22,15 +22,24 @@ someone who knows them, through a keyed blind index of them (`id_tail_index`), n
 stored in clear.
 
 Phones keep the first three and last four digits (`138****5678`): 10,000 candidates.
+
+`scrub` masks identity numbers and phones inside free text (reasons, file names, import
+messages) before it is stored or shown.
 """
 
+import base64
+import re
 from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidTag
+from django.core.exceptions import ImproperlyConfigured
 
 from chaoyang import crypto
 
 ID_PURPOSE = "person.id_number"
 ID_TAIL_PURPOSE = "person.id_tail"
 PHONE_PURPOSE = "phone"  # one purpose for every phone: a phone finds people and cases alike
+QUERY_PURPOSE = "population.search_query"
 ID_MASK_HEAD = 6  # the area code
 ID_MASK_TAIL = 2  # the sex digit and the check character
 
@@ -94,3 +103,38 @@ def protect_phone(phone: str) -> ProtectedPhone:
 
 def reveal_phone(enc: bytes) -> str:
     return crypto.decrypt(enc, purpose=f"{PHONE_PURPOSE}.value")
+
+
+def seal_text(text: str) -> str:
+    """A search entry kept for a moment (in the session, which lives in the database):
+    encrypted, so a full number typed into the search box is not at rest in clear."""
+    return base64.urlsafe_b64encode(crypto.encrypt(text, purpose=QUERY_PURPOSE)).decode()
+
+
+def open_text(sealed: str) -> str:
+    """The text `seal_text` sealed; '' for anything else (a stale or rotated-out key)."""
+    try:
+        return crypto.decrypt(base64.urlsafe_b64decode(sealed), purpose=QUERY_PURPOSE)
+    except (ValueError, IndexError, InvalidTag, ImproperlyConfigured):
+        return ""
+
+
+# An 18-character identity number, alone or inside text (not part of a longer code).
+_ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+# A phone-like run: groups of three or more digits (138 1234 5678, 010-65001234, +86 …);
+# a date's two-digit groups (2024-01-01) are not one.
+_PHONE_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])(?:\+86[\s-]?)?\d{3,}(?:[\s-]\d{3,})*(?![0-9A-Za-z])")
+_PHONE_MIN_DIGITS = 7
+
+
+def _mask_run(match: re.Match[str]) -> str:
+    digits = re.sub(r"\D", "", match.group(0).removeprefix("+86"))
+    if len(digits) < _PHONE_MIN_DIGITS:
+        return match.group(0)
+    return crypto.mask_phone(digits)
+
+
+def scrub(text: str) -> str:
+    """Free text with every identity number and phone-like digit run masked."""
+    text = _ID_IN_TEXT.sub(lambda m: mask_id_number(m.group(0).upper()), text)
+    return _PHONE_IN_TEXT.sub(_mask_run, text)

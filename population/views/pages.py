@@ -36,6 +36,7 @@ from grids.models import Region
 from .. import export as exports
 from .. import selectors as sel
 from ..forms import ReasonForm, SearchForm
+from ..protect import open_text, seal_text
 from ..reveal import (
     FIELD_LABELS,
     Field,
@@ -127,6 +128,7 @@ def _search(scope: sel.PopulationScope, data: Any) -> tuple[SearchForm, Found]:
 # A full identity number or phone typed into the search box must not end up in a URL
 # (access logs, browser history, Referer headers). The form posts; a sensitive query is
 # kept in the session under a short token and the page redirects to a URL with the token.
+# Sessions live in the database, so the query is kept there encrypted (protect.seal_text).
 QUERY_TOKEN = "qt"
 _STASH = "population_queries"
 _STASH_SIZE = 20
@@ -136,7 +138,7 @@ _SENSITIVE = (sel.Mode.ID_NUMBER, sel.Mode.ID_FRAGMENT, sel.Mode.PHONE, sel.Mode
 def _stash_query(request: HttpRequest, q: str) -> str:
     token = secrets.token_urlsafe(6)
     stash = dict(request.session.get(_STASH, {}))
-    stash[token] = q
+    stash[token] = seal_text(q)
     while len(stash) > _STASH_SIZE:
         stash.pop(next(iter(stash)))
     request.session[_STASH] = stash
@@ -148,7 +150,8 @@ def with_query(request: HttpRequest, data: QueryDict) -> QueryDict:
     data = data.copy()
     if token := data.get(QUERY_TOKEN):
         del data[QUERY_TOKEN]
-        data["q"] = request.session.get(_STASH, {}).get(token, "")
+        sealed = request.session.get(_STASH, {}).get(token, "")
+        data["q"] = open_text(sealed) if sealed else ""
     return data
 
 

@@ -141,6 +141,16 @@ def test_permission_does_not_reach_outside_the_jurisdiction(world: dict[str, Any
     assert RevealAudit.objects.count() == 1
 
 
+def test_a_number_typed_into_the_reason_is_kept_masked(world: dict[str, Any]) -> None:
+    placed = world["jianwai"]
+    reason = f"核对 {placed.number} 与电话 {placed.phone}"
+    response = client_for("data_admin").post(_url(placed), {"reason": reason}, headers=JSON)
+    assert response.json()["value"] == placed.number
+    stored = RevealAudit.objects.get().reason
+    assert placed.number not in stored and placed.phone not in stored
+    assert stored == f"核对 {placed.person.id_number_masked} 与电话 136****5678"
+
+
 def test_audit_list_and_exports_for_data_administrators(world: dict[str, Any]) -> None:
     admin = client_for("data_admin")
     admin.post(_url(world["jianwai"]), {"reason": REASON}, headers=JSON)
