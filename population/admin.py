@@ -105,7 +105,7 @@ class PersonAdmin(admin.ModelAdmin):
         "name",
         "id_number_masked",
         "sex",
-        "birth_date",
+        "age_display",
         "phone_masked",
         "hukou",
         "status",
@@ -114,16 +114,21 @@ class PersonAdmin(admin.ModelAdmin):
     list_filter = ["hukou", "status", "sex"]
     search_fields = ["name"]
     list_select_related = ["grid"]
-    readonly_fields = ["id_number_masked", "phone_masked", "sex", "birth_date", "grid", "street"]
+    readonly_fields = ["id_number_masked", "phone_masked", "sex", "age_display", "grid", "street"]
     inlines = [CareTagInline, ResidenceInline]
     show_full_result_count = False  # a count of a million rows on every page is wasted
     list_per_page = 50
+
+    @admin.display(description=_("年龄"), ordering="-birth_year")
+    def age_display(self, obj: Person) -> str:
+        # The age, never a birth date: with the masked number a date would complete it.
+        return _("%(age)s 岁") % {"age": obj.age} if obj.pk else "—"
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Person], search_term: str
     ) -> tuple[QuerySet[Person], bool]:
         """A full identity number, a masked fragment or a phone searches through the
-        blind index and the head/tail columns, as on the search page."""
+        blind indexes and the area column, as on the search page."""
         from .selectors import (
             Mode,
             PersonFilters,

@@ -83,8 +83,8 @@ class IdentityNumbers:
 
 
 PERSON_COLUMNS = (
-    "id", "name", "id_number_enc", "id_number_index", "id_number_masked", "id_head",
-    "id_tail", "sex", "birth_date", "phone_enc", "phone_index", "phone_masked", "hukou",
+    "id", "name", "id_number_enc", "id_number_index", "id_number_masked", "id_area",
+    "id_tail_index", "sex", "birth_year", "phone_enc", "phone_index", "phone_masked", "hukou",
     "registered_on", "permit_expires_on", "status", "grid_id", "street_id", "created_at",
     "updated_at",
 )  # fmt: skip
@@ -163,14 +163,18 @@ class PeopleWriter:
                 status, until = "moved_out", today - timedelta(days=rng.randrange(1, 700))
             elif roll < 0.025 and (today - born).days > 60 * 365:
                 status, until = "deceased", today - timedelta(days=rng.randrange(1, 700))
-            since = max(born, moved_in)
-            if until is not None and until <= since:
+            # A child born after the move gets no start date: the birth date must not
+            # stand in for one (it is what the masked number and birth year leave out).
+            since = moved_in if moved_in > born else None
+            if until is not None and until <= born:
+                status, until = "living", None  # a baby cannot have left before birth
+            elif until is not None and since is not None and until <= since:
                 until = since + timedelta(days=1)
             registered = since if floating else None
             expires = registered + timedelta(days=365 * rng.randint(1, 3)) if registered else None
             family_name = family if not collective or member == 0 else surname(rng)
             yield (pid, family_name + given_name(rng, male), number.enc, number.index,
-                   number.masked, number.head, number.tail, "M" if male else "F", born,
+                   number.masked, number.area, number.tail_index, "M" if male else "F", born.year,
                    phone.enc if phone else None, phone.index if phone else "",
                    phone.masked if phone else "", "floating" if floating else "local",
                    registered, expires, status, grid.id, grid.street_id, self.now,
@@ -181,7 +185,9 @@ class PeopleWriter:
                 relation = "owner" if use == HousingUse.OWNER else "tenant"
             else:
                 relation = "family"
-            self.residence_file.write(f"{pid}\t{unit_id}\t{relation}\t{since}\t{until or NULL}\n")
+            self.residence_file.write(
+                f"{pid}\t{unit_id}\t{relation}\t{since or NULL}\t{until or NULL}\n"
+            )
             if member == 0 and use == HousingUse.OWNER:
                 self.owners.append((unit_id, pid))
             self._care_tags(pid, born, male, size)
@@ -191,7 +197,9 @@ class PeopleWriter:
         age = (today - born).days // 365
 
         def tag(name: str) -> None:
-            since = max(born, today - timedelta(days=rng.randrange(30, 3650)))
+            # Never the birth date for a tag older than the person: unknown instead.
+            start = today - timedelta(days=rng.randrange(30, 3650))
+            since = start if start > born else NULL
             self.tag_file.write(f"{pid}\t{name}\t{since}\t{NULL}\t{CARE_SOURCES[name]}\n")
 
         if household == 1 and age >= 70:

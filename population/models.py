@@ -2,14 +2,19 @@
 
 Identity numbers and phones are never stored in clear: each is an AES-GCM ciphertext
 (chaoyang.crypto, with its key id), an HMAC blind index for exact lookup and de-duplication,
-and the masked form shown on screen. The head and tail of a masked identity number are
-kept as indexed columns so a "110105…1234" fragment search needs no decryption.
+and the masked form shown on screen. Of an identity number only the area code, the birth
+year and the sex are kept in clear, and the mask shows the area and the last two
+characters: population.protect explains why these together cannot rebuild a number. A
+"110105…1234" fragment search goes through a blind index of the last four.
 """
+
+from datetime import date
 
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.postgres.indexes import GinIndex, HashIndex
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from grids.models import Region
@@ -139,10 +144,11 @@ class Person(models.Model):
     # pattern-ops index per column that exact lookups never use and every import pays for.
     id_number_index = models.CharField(max_length=32)
     id_number_masked = models.CharField(_("身份证号"), max_length=18)
-    id_head = models.CharField(max_length=6)  # area code: not secret alone
-    id_tail = models.CharField(max_length=4)
+    id_area = models.CharField(_("身份证地区码"), max_length=6)  # statistics, fragment search
+    id_tail_index = models.CharField(max_length=32)  # blind index of the last four
     sex = models.CharField(_("性别"), max_length=1, choices=Sex.choices)
-    birth_date = models.DateField(_("出生日期"))
+    # The year only: with the day the masked number could be completed (see protect).
+    birth_year = models.SmallIntegerField(_("出生年份"))
     phone_enc = models.BinaryField(_("电话(密文)"), null=True, blank=True)
     phone_index = models.CharField(max_length=32, blank=True)
     phone_masked = models.CharField(_("电话"), max_length=16, blank=True)
@@ -179,12 +185,12 @@ class Person(models.Model):
         indexes = [
             models.Index(fields=["grid", "hukou"]),
             models.Index(fields=["street", "hukou"]),
-            # Both are looked up by equality only, over values spread at random (a blind
-            # index; the last four digits): hash indexes are a third the size of B-trees
-            # on them, so a million-row import maintains them in less time (~3 s of 18).
-            # Fragment search always has the last four (110105****1234 or 1234); the area
-            # code, when given, is a filter on the few rows found.
-            HashIndex(fields=["id_tail"], name="person_id_tail"),
+            # Both are looked up by equality only, over values spread at random (blind
+            # indexes): hash indexes are a third the size of B-trees on them, so a
+            # million-row import maintains them in less time (~3 s of 18). Fragment search
+            # always has the last four (110105****1234 or 1234); the area code, when
+            # given, is a filter on the few rows found.
+            HashIndex(fields=["id_tail_index"], name="person_id_tail_hash"),
             HashIndex(fields=["phone_index"], name="person_phone_hash"),
             GinIndex(fields=["name"], name="person_name_trgm", opclasses=["gin_trgm_ops"]),
         ]
@@ -194,6 +200,14 @@ class Person(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} {self.id_number_masked}"
+
+    def age_on(self, today: date) -> int:
+        """The age reached in `today`'s year: only the birth year is known."""
+        return today.year - self.birth_year
+
+    @property
+    def age(self) -> int:
+        return self.age_on(timezone.localdate())
 
 
 class Residence(models.Model):

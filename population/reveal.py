@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from .models import Organisation, Person, RevealAudit
-from .protect import reveal_id_number, reveal_phone
+from .protect import reveal_id_number, reveal_phone, scrub
 from .selectors import organisations_visible, persons_visible, population_scope
 from .validators import ValidationFailure, normalise_text
 
@@ -49,7 +49,8 @@ def may_reveal(user: User | AnonymousUser) -> bool:
 
 
 def clean_reason(raw: str) -> str:
-    reason = normalise_text(raw)
+    # The audit names people by masked number only: a number typed into the reason too.
+    reason = scrub(normalise_text(raw))
     if len(reason) < MIN_REASON:
         raise RevealRefused(
             f"请填写查看原因(至少 {MIN_REASON} 个字) / "

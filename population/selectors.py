@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from grids.models import Level, Membership, Region
 
 from .models import Building, HousingUnit, Organisation, Person
-from .protect import id_index, phone_index
+from .protect import id_index, id_tail_index, phone_index
 from .validators import (
     ValidationFailure,
     normalise_address,
@@ -259,9 +259,9 @@ def person_search(
     if query.mode is Mode.ID_NUMBER:
         qs = qs.filter(id_number_index=id_index(query.text))
     elif query.mode is Mode.ID_FRAGMENT:
-        qs = qs.filter(id_tail=query.tail)
+        qs = qs.filter(id_tail_index=id_tail_index(query.tail))
         if query.head:
-            qs = qs.filter(id_head=query.head)
+            qs = qs.filter(id_area=query.head)
     elif query.mode is Mode.PHONE:
         qs = qs.filter(phone_index=phone_index(query.text))
     elif query.mode is Mode.NAME:

@@ -8,6 +8,7 @@ from django.utils import timezone
 from population.imports.columns import ImportRefused
 from population.imports.service import population_import
 from population.models import ImportJob
+from population.protect import scrub
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ def run_import(job_id: int) -> dict[str, int] | None:
         job,
         ImportJob.Status.DONE,
         counts=report.counts(),
-        rejected=[{"row": r.row, "reason": r.reason} for r in report.rejections],
+        rejected=[{"row": r.row, "reason": scrub(r.reason)} for r in report.rejections],
         processed=report.rows,
     )
     return report.counts()
@@ -64,7 +65,8 @@ def _finish(
     # The upload holds identity numbers and phones in clear: it goes once the job is over.
     if job.file:
         job.file.delete(save=False)
-    fields = {"status": status, "error": error, "finished_at": timezone.now(), "file": ""}
+    # Reasons and errors never quote a row's values; scrub keeps it so if one ever does.
+    fields = {"status": status, "error": scrub(error), "finished_at": timezone.now(), "file": ""}
     if counts is not None:
         fields["counts"] = counts
     if rejected is not None:

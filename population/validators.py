@@ -41,12 +41,17 @@ def id_check_char(first17: str) -> str:
     return _ID_CHECK[total % 11]
 
 
+def birth_date_of(number: str) -> date:
+    """The birth date inside a (valid, revealed) identity number."""
+    return date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+
+
 def parse_identity_number(raw: str) -> IdentityInfo:
     number = normalise_text(raw).replace(" ", "").upper()
     if not _ID_FORM.fullmatch(number):
         raise ValidationFailure("身份证号应为 18 位 / identity number must be 18 characters")
     try:
-        born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+        born = birth_date_of(number)
     except ValueError as exc:
         raise ValidationFailure("身份证号中的出生日期无效 / invalid birth date in number") from exc
     if born.year < 1850 or born > date.today():

@@ -43,7 +43,7 @@ def persons(m: Merge) -> MergeCounts:
     m.locate()
     m.dedup("id_index")
     staged = m.staged()
-    fixed = ["id_enc", "id_masked", "id_head", "id_tail", "sex", "birth_date"]
+    fixed = ["id_enc", "id_masked", "id_area", "id_tail_index", "sex", "birth_year"]
     varying = ["name", "phone_enc", "phone_index", "phone_masked", "hukou", "registered_on"]
     varying += ["permit_expires_on", "status", "grid_id", "street_id"]
     phone_by = {"phone_enc": "phone_index", "phone_masked": "phone_index"}
@@ -62,7 +62,7 @@ def persons(m: Merge) -> MergeCounts:
         WITH src AS MATERIALIZED ({source}),
         upd AS (
             UPDATE population_person p SET
-                name = s.name, sex = s.sex, birth_date = s.birth_date,
+                name = s.name, sex = s.sex, birth_year = s.birth_year,
                 phone_enc = CASE WHEN s.phone_index IS NULL OR s.phone_index = p.phone_index
                                  THEN p.phone_enc ELSE s.phone_enc END,
                 phone_index = COALESCE(s.phone_index, p.phone_index),
@@ -76,7 +76,7 @@ def persons(m: Merge) -> MergeCounts:
                 updated_at = now()
             FROM src s
             WHERE p.id_number_index = s.id_index AND (
-                p.name <> s.name OR p.sex <> s.sex OR p.birth_date <> s.birth_date
+                p.name <> s.name OR p.sex <> s.sex OR p.birth_year <> s.birth_year
                 OR s.phone_index <> p.phone_index
                 OR s.hukou <> p.hukou
                 OR (s.registered_on IS NOT NULL
@@ -90,11 +90,12 @@ def persons(m: Merge) -> MergeCounts:
         ),
         ins AS (
             INSERT INTO population_person (
-                name, id_number_enc, id_number_index, id_number_masked, id_head, id_tail,
-                sex, birth_date, phone_enc, phone_index, phone_masked, hukou, registered_on,
-                permit_expires_on, status, grid_id, street_id, created_at, updated_at)
-            SELECT s.name, s.id_enc, s.id_index, s.id_masked, s.id_head, s.id_tail,
-                s.sex, s.birth_date, s.phone_enc, COALESCE(s.phone_index, ''),
+                name, id_number_enc, id_number_index, id_number_masked, id_area,
+                id_tail_index, sex, birth_year, phone_enc, phone_index, phone_masked, hukou,
+                registered_on, permit_expires_on, status, grid_id, street_id, created_at,
+                updated_at)
+            SELECT s.name, s.id_enc, s.id_index, s.id_masked, s.id_area, s.id_tail_index,
+                s.sex, s.birth_year, s.phone_enc, COALESCE(s.phone_index, ''),
                 COALESCE(s.phone_masked, ''), s.hukou, s.registered_on, s.permit_expires_on,
                 COALESCE(s.status, 'living'), s.grid_id, s.street_id, now(), now()
             FROM src s

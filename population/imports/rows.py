@@ -2,9 +2,10 @@
 
 Here the check digits are verified, a birth-date or sex column is cross-checked against the
 identity number, coordinates are brought to WGS 84, and identity numbers and phones are
-encrypted (population.protect): the staging table only ever sees ciphertext, blind index and
-masked form. A row that fails raises Reject with a reason in Chinese and English; the
-reason never quotes the personal value itself, so reports and job rows stay clean.
+encrypted (population.protect): the staging table only ever sees ciphertext, blind indexes,
+the masked form and what a person row keeps in clear (area code, birth year, sex). A row
+that fails raises Reject with a reason in Chinese and English; the reason never quotes the
+personal value itself, so reports and job rows stay clean.
 """
 
 import re
@@ -180,10 +181,10 @@ def person(c: Cells) -> Staged:
         pid.enc,
         pid.index,
         pid.masked,
-        pid.head,
-        pid.tail,
+        pid.area,
+        pid.tail_index,
         info.sex,
-        info.birth_date,
+        info.birth_date.year,
         *phone(c, "phone"),
         hukou,
         registered,
@@ -287,10 +288,10 @@ KINDS: dict[str, KindRows] = {
             ("id_enc", "bytea"),
             ("id_index", "text"),
             ("id_masked", "text"),
-            ("id_head", "text"),
-            ("id_tail", "text"),
+            ("id_area", "text"),
+            ("id_tail_index", "text"),
             ("sex", "text"),
-            ("birth_date", "date"),
+            ("birth_year", "int2"),
             *_PHONE,
             ("hukou", "text"),
             ("registered_on", "date"),

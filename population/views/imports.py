@@ -5,6 +5,8 @@ superuser): an import writes the whole district's base data. Views stay thin; re
 mapping and merging live in population.imports.
 """
 
+import secrets
+from pathlib import Path
 from typing import Any
 
 from django import forms
@@ -34,6 +36,7 @@ from population.imports.columns import (
 from population.imports.formats import open_table
 from population.imports.workbook import report_workbook, template_workbook
 from population.models import ImportJob, ImportTemplate
+from population.protect import scrub
 from population.tasks import run_import
 
 DATA_ADMIN_GROUP = "数据管理员"
@@ -101,10 +104,14 @@ def imports_home(request: HttpRequest) -> HttpResponse:
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
+        # A file may be named after a person: the stored path gets a neutral name, the
+        # name shown keeps identity numbers and phones masked.
+        original_name = scrub(upload.name)[:200]
+        upload.name = f"{secrets.token_hex(8)}{Path(upload.name).suffix.lower()}"
         job = ImportJob.objects.create(
             kind=form.cleaned_data["kind"],
             file=upload,
-            original_name=upload.name[:200],
+            original_name=original_name,
             created_by=_user(request),
         )
         try:
@@ -130,7 +137,8 @@ def _preview(job: ImportJob) -> tuple[list[str], list[list[str]], int]:
     with open_table(job.file.path, name=job.original_name) as table:
         sample = []
         for _n, cells in table.rows:
-            sample.append(cells)
+            # Enough to match columns by: identity numbers and phones appear masked.
+            sample.append([scrub(c) for c in cells])
             if len(sample) >= PREVIEW_ROWS:
                 break
         return table.header, sample, table.estimated_rows

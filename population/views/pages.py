@@ -7,6 +7,7 @@ reason, audit row).
 
 import secrets
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from django.contrib import messages
@@ -35,6 +36,7 @@ from grids.models import Region
 from .. import export as exports
 from .. import selectors as sel
 from ..forms import ReasonForm, SearchForm
+from ..protect import open_text, seal_text
 from ..reveal import (
     FIELD_LABELS,
     Field,
@@ -45,7 +47,7 @@ from ..reveal import (
     reveal_person,
 )
 from ..stats import buildings_geojson
-from ..validators import ValidationFailure
+from ..validators import ValidationFailure, birth_date_of
 
 PAGE_SIZE = 50
 
@@ -126,6 +128,7 @@ def _search(scope: sel.PopulationScope, data: Any) -> tuple[SearchForm, Found]:
 # A full identity number or phone typed into the search box must not end up in a URL
 # (access logs, browser history, Referer headers). The form posts; a sensitive query is
 # kept in the session under a short token and the page redirects to a URL with the token.
+# Sessions live in the database, so the query is kept there encrypted (protect.seal_text).
 QUERY_TOKEN = "qt"
 _STASH = "population_queries"
 _STASH_SIZE = 20
@@ -135,7 +138,7 @@ _SENSITIVE = (sel.Mode.ID_NUMBER, sel.Mode.ID_FRAGMENT, sel.Mode.PHONE, sel.Mode
 def _stash_query(request: HttpRequest, q: str) -> str:
     token = secrets.token_urlsafe(6)
     stash = dict(request.session.get(_STASH, {}))
-    stash[token] = q
+    stash[token] = seal_text(q)
     while len(stash) > _STASH_SIZE:
         stash.pop(next(iter(stash)))
     request.session[_STASH] = stash
@@ -147,7 +150,8 @@ def with_query(request: HttpRequest, data: QueryDict) -> QueryDict:
     data = data.copy()
     if token := data.get(QUERY_TOKEN):
         del data[QUERY_TOKEN]
-        data["q"] = request.session.get(_STASH, {}).get(token, "")
+        sealed = request.session.get(_STASH, {}).get(token, "")
+        data["q"] = open_text(sealed) if sealed else ""
     return data
 
 
@@ -207,6 +211,7 @@ def _person_page(
             "care_tags": person.care_tags.all(),
             "may_reveal": may_reveal(request.user),
             "revealed": revealed or {},
+            "revealed_birth_date": _birth_date(revealed),
             "reason_form": form or ReasonForm(),
             "field_labels": {f.value: label for f, label in FIELD_LABELS.items()},
         },
@@ -215,6 +220,12 @@ def _person_page(
     if revealed:
         response["Cache-Control"] = "no-store"
     return response
+
+
+def _birth_date(revealed: dict[str, str] | None) -> date | None:
+    """The birth date read from a revealed identity number: shown only beside it."""
+    number = (revealed or {}).get(Field.ID_NUMBER.value)
+    return birth_date_of(number) if number else None
 
 
 def _refusal(request: HttpRequest, status: int, message: str) -> HttpResponseBase:
@@ -252,7 +263,10 @@ def person_reveal(request: HttpRequest, pk: int) -> HttpResponseBase:
             form.add_error("reason", str(exc).split(" / ")[0])
         return _person_page(request, person, form=form, status=400)
     if wants_json(request):
-        response = JsonResponse({"field": field.value, "value": revealed.value})
+        answer = {"field": field.value, "value": revealed.value}
+        if born := _birth_date({field.value: revealed.value}):
+            answer["birth_date"] = born.isoformat()
+        response = JsonResponse(answer)
         response["Cache-Control"] = "no-store"
         return response
     person = sel.person_get(page_scope(request), pk)

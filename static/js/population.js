@@ -2,8 +2,9 @@
  *
  * - Reveal: a button opens a <dialog> asking for the reason; the form posts to the reveal
  *   endpoint with Accept: application/json and the clear value replaces the masked one in
- *   place. The server checks permission and reason and writes the audit row; this script
- *   only presents. Without JavaScript the same form posts and the page comes back with the
+ *   place (with the birth date read from a revealed identity number: until then the page
+ *   shows the age only). The server checks permission and reason and writes the audit
+ *   row; this script only presents. Without JavaScript the same form posts and the page comes back with the
  *   value shown.
  * - Profile: ECharts draws the age pyramid, housing by use and organisations by kind from
  *   the page's json_script data (each chart also has a data table); Leaflet draws the
@@ -65,6 +66,14 @@
           if (target) {
             target.textContent = result.data.value;
             target.classList.add("pop-revealed");
+          }
+          // A revealed identity number brings its birth date; the page showed only the age.
+          var born = document.getElementById("value-birth_date");
+          var bornLabel = document.getElementById("label-birth_date");
+          if (result.data.birth_date && born && bornLabel) {
+            born.textContent = result.data.birth_date;
+            born.hidden = false;
+            bornLabel.hidden = false;
           }
           var dialog = form.closest("dialog");
           var opener = dialog && dialog._opener;

@@ -1,5 +1,5 @@
-"""Base-database pages in a real browser: the reveal dialog (reason, clear value in place,
-one audit row) and the grid profile's charts and building map."""
+"""Base-database pages in a real browser: the reveal dialog (reason, clear value and its
+birth date in place, one audit row) and the grid profile's charts and building map."""
 
 import re
 from io import StringIO
@@ -43,6 +43,10 @@ def test_reveal_dialog_asks_a_reason_and_shows_the_number(
     _login(page, live_server, "data_admin", url)
     value = page.locator("#value-id_number")
     expect(value).to_have_text(placed.person.id_number_masked)
+    # The age until the number is revealed; the birth date only with it.
+    born = page.locator("#value-birth_date")
+    expect(born).to_be_hidden()
+    expect(page.get_by_text(f"{placed.person.age} 岁")).to_be_visible()
 
     page.get_by_role("button", name="查看完整身份证号").click()
     dialog = page.get_by_role("dialog", name="查看完整身份证号")
@@ -60,6 +64,8 @@ def test_reveal_dialog_asks_a_reason_and_shows_the_number(
     expect(dialog).to_be_hidden()
     expect(value).to_have_text(placed.number)
     expect(value).to_be_focused()
+    expect(born).to_have_text("1960-03-03")
+    expect(born).to_be_visible()
     audit = RevealAudit.objects.get()
     assert (audit.user.username, audit.field, audit.reason) == (
         "data_admin",

@@ -93,6 +93,9 @@ def test_upload_preview_mapping_is_remembered_and_the_job_is_queued(
     assert page.status_code == 200
     html = page.content.decode()
     assert "备用号码" in html and "张三" in html
+    # The sample shows the columns' shape, not the people: numbers and phones masked.
+    assert idn(1) not in html and "13800138000" not in html
+    assert idn(1)[:6] + "**********" + idn(1)[-2:] in html and "138****8000" in html
     form = mapping_form(page)
     assert (form["map_name"], form["map_id_number"], form["map_hukou"]) == ("0", "1", "2")
     assert form["map_phone"] == ""
@@ -116,6 +119,17 @@ def test_upload_preview_mapping_is_remembered_and_the_job_is_queued(
     second = upload(admin_client, rows, name="again.csv")
     page = admin_client.get(reverse("population:import-preview", args=[second.pk]))
     assert mapping_form(page)["map_phone"] == "3"
+
+
+def test_an_uploaded_file_named_after_a_person_is_stored_without_the_number(
+    admin_client: Client, media: Path
+) -> None:
+    job = upload(admin_client, ROWS, name=f"张三{idn(1)}.csv")
+    assert job.original_name == f"张三{idn(1)[:6]}**********{idn(1)[-2:]}.csv"
+    stored = job.file.name or ""
+    assert idn(1) not in stored and stored.endswith(".csv")
+    listing = admin_client.get(IMPORTS).content.decode()
+    assert idn(1) not in listing
 
 
 def test_a_missing_required_column_is_refused_on_the_preview(

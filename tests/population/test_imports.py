@@ -73,10 +73,10 @@ def existing_person(number: str, name: str, **fields: Any) -> Person:
         id_number_enc=pid.enc,
         id_number_index=pid.index,
         id_number_masked=pid.masked,
-        id_head=pid.head,
-        id_tail=pid.tail,
+        id_area=pid.area,
+        id_tail_index=pid.tail_index,
         sex="M" if int(number[16]) % 2 else "F",
-        birth_date=date(int(number[6:10]), int(number[10:12]), int(number[12:14])),
+        birth_year=int(number[6:10]),
         hukou=fields.pop("hukou", "local"),
         **fields,
     )
@@ -126,7 +126,9 @@ def test_persons_merge_within_the_file_and_with_the_database(
     where = locate(lng=lng, lat=lat)
     assert where is not None
     assert (zhang.grid_id, zhang.street_id) == (where.grid.id, where.street.id)
-    assert (zhang.sex, zhang.birth_date, zhang.hukou) == ("M", date(1980, 1, 1), "local")
+    assert (zhang.sex, zhang.birth_year, zhang.hukou) == ("M", 1980, "local")
+    assert (zhang.id_area, zhang.id_number_masked) == ("110105", "110105**********" + idn(1)[-2:])
+    assert zhang.id_tail_index == protect_id_number(idn(1)).tail_index
     assert by_number(idn(2)).name == "李四"
     assert by_number(idn(2)).hukou == "local"
 
@@ -619,11 +621,11 @@ def test_a_person_added_elsewhere_during_the_merge_rolls_the_import_back(
             with psycopg.connect(dsn) as other:
                 other.execute(
                     "INSERT INTO population_person (name, id_number_enc, id_number_index, "
-                    "id_number_masked, id_head, id_tail, sex, birth_date, phone_enc, "
+                    "id_number_masked, id_area, id_tail_index, sex, birth_year, phone_enc, "
                     "phone_index, phone_masked, hukou, status, created_at, updated_at) VALUES "
-                    "('李四', %s, %s, %s, %s, %s, 'F', '1980-01-01', NULL, '', '', 'local', "
+                    "('李四', %s, %s, %s, %s, %s, 'F', 1980, NULL, '', '', 'local', "
                     "'living', now(), now())",
-                    [pid.enc, pid.index, pid.masked, pid.head, pid.tail],
+                    [pid.enc, pid.index, pid.masked, pid.area, pid.tail_index],
                 )
                 inserted.set()
                 # Commit only once the import's insert waits on this row's key.

@@ -1,6 +1,7 @@
 """Revealing a full identity number or phone: permission, reason, one audit row; the audit
 list and its exports for data administrators; clear exports audited per person."""
 
+from datetime import date, datetime
 from io import BytesIO, StringIO
 from typing import Any
 
@@ -8,6 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from population.models import RevealAudit
@@ -38,6 +40,10 @@ def _streamed(response: Any) -> bytes:
 def _rows(response: Any) -> list[tuple[Any, ...]]:
     book = load_workbook(BytesIO(_streamed(response)), read_only=True)
     return list(book.worksheets[0].iter_rows(values_only=True))
+
+
+def cells_of(rows: list[tuple[Any, ...]]) -> list[Any]:
+    return [c for row in rows for c in row]
 
 
 def _url(placed: Any) -> str:
@@ -82,7 +88,9 @@ def test_permission_and_reason_reveal_and_audit_once(world: dict[str, Any]) -> N
         _url(placed), {"reason": REASON, "field": "id_number"}, REMOTE_ADDR="10.1.2.3", headers=JSON
     )
     assert response.status_code == 200
-    assert response.json() == {"field": "id_number", "value": placed.number}
+    # The birth date comes with the revealed number only (the page showed the age).
+    born = f"{placed.number[6:10]}-{placed.number[10:12]}-{placed.number[12:14]}"
+    assert response.json() == {"field": "id_number", "value": placed.number, "birth_date": born}
     assert "no-store" in response["Cache-Control"]
     audit = RevealAudit.objects.get()
     assert audit.user.username == "data_admin"
@@ -96,6 +104,7 @@ def test_permission_and_reason_reveal_and_audit_once(world: dict[str, Any]) -> N
     # Without JavaScript the form posts and the page comes back with the value shown.
     page = client.post(_url(placed), {"reason": REASON, "field": "phone"})
     assert page.status_code == 200 and placed.phone in page.content.decode()
+    assert born not in page.content.decode()  # a phone reveal tells no birth date
     assert RevealAudit.objects.count() == 2
     assert RevealAudit.objects.filter(field="phone").count() == 1
 
@@ -130,6 +139,16 @@ def test_permission_does_not_reach_outside_the_jurisdiction(world: dict[str, Any
             reason="短",
         )
     assert RevealAudit.objects.count() == 1
+
+
+def test_a_number_typed_into_the_reason_is_kept_masked(world: dict[str, Any]) -> None:
+    placed = world["jianwai"]
+    reason = f"核对 {placed.number} 与电话 {placed.phone}"
+    response = client_for("data_admin").post(_url(placed), {"reason": reason}, headers=JSON)
+    assert response.json()["value"] == placed.number
+    stored = RevealAudit.objects.get().reason
+    assert placed.number not in stored and placed.phone not in stored
+    assert stored == f"核对 {placed.person.id_number_masked} 与电话 136****5678"
 
 
 def test_audit_list_and_exports_for_data_administrators(world: dict[str, Any]) -> None:
@@ -197,9 +216,17 @@ def test_exports_are_masked_unless_revealed_with_a_reason(world: dict[str, Any])
     assert leader.post("/population/export/persons.xlsx", {"reason": REASON}).status_code == 403
     assert RevealAudit.objects.count() == 0
 
+    # Masked: the age, never the birth date; clear: the birth date read from the number.
+    number = world["jianwai"].number
+    born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    assert masked[0][3] == "年龄"
+    row = next(r for r in masked if r[0] == "建外居民")
+    assert row[3] == timezone.localdate().year - born.year
+    assert not any(isinstance(c, datetime) and c.date() == born for c in cells_of(masked))
     clear = _rows(admin.post("/population/export/persons.xlsx", {"reason": REASON, "q": "建外"}))
     assert [r[1] for r in clear[1:]] == [world["jianwai"].number]
     assert clear[1][4] == world["jianwai"].phone
+    assert clear[0][3] == "出生日期" and clear[1][3].date() == born
     audits = RevealAudit.objects.all()
     assert {(a.person_id, a.field) for a in audits} == {
         (world["jianwai"].person.pk, "id_number"),

@@ -20,7 +20,14 @@ from population.models import (
     Person,
     Residence,
 )
-from population.protect import id_index, phone_index, reveal_id_number, reveal_phone
+from population.protect import (
+    id_index,
+    id_tail_index,
+    mask_id_number,
+    phone_index,
+    reveal_id_number,
+    reveal_phone,
+)
 from population.validators import parse_credit_code, parse_identity_number
 from tests.factories.population import credit_code, grid_point, id_number, person_in
 
@@ -40,9 +47,10 @@ def test_person_is_stored_protected_with_sex_and_birth_from_the_number(territory
     number = id_number("19750315", 12)
     person = services.person_create(data=_person(phone="138-1234 5678"))
     person.refresh_from_db()
-    assert person.sex == "F" and person.birth_date == date(1975, 3, 15)
-    assert person.id_number_masked == number[:6] + "********" + number[-4:]
-    assert (person.id_head, person.id_tail) == (number[:6], number[-4:])
+    assert person.sex == "F" and person.birth_year == 1975
+    assert person.id_number_masked == number[:6] + "**********" + number[-2:]
+    assert person.id_area == number[:6]
+    assert person.id_tail_index == id_tail_index(number[-4:])
     assert person.id_number_index == id_index(number)
     assert number.encode() not in bytes(person.id_number_enc)
     assert reveal_id_number(bytes(person.id_number_enc)) == number
@@ -227,8 +235,10 @@ def test_seed_population_is_valid_located_and_deterministic(territory: None) -> 
     local = 0
     for p in Person.objects.all():
         info = parse_identity_number(reveal_id_number(bytes(p.id_number_enc)))
-        assert (info.sex, info.birth_date) == (p.sex, p.birth_date)
+        assert (info.sex, info.birth_date.year) == (p.sex, p.birth_year)
         assert p.id_number_index == id_index(info.number)
+        assert p.id_area == info.area_code and p.id_number_masked == mask_id_number(info.number)
+        assert p.id_tail_index == id_tail_index(info.number[-4:])
         local += info.area_code == "110105"
         assert (p.hukou == "local") == (info.area_code == "110105")
     assert 0.65 < local / 400 < 0.95

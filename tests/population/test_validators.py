@@ -94,3 +94,17 @@ def test_phone_normalisation() -> None:
     assert normalise_phone("+86 138-0013-8000") == "13800138000"
     with pytest.raises(ValidationFailure):
         normalise_phone("12ab")
+
+
+def test_scrub_masks_identity_numbers_and_phones_in_free_text() -> None:
+    from population.protect import scrub
+
+    number = "11010519491231002X"
+    assert scrub(f"核对{number}的户籍") == "核对110105**********2X的户籍"
+    assert scrub(f"file-{number.lower()}.csv") == "file-110105**********2X.csv"
+    for phone in ("13812345678", "138 1234 5678", "+86 138-1234-5678"):
+        assert scrub(f"电话{phone}无人接") == "电话138****5678无人接", phone
+    assert scrub("座机 010-65001234") == "座机 010****1234"
+    # Dates, small counts, coordinates and credit codes stay as they are.
+    kept = "2024-01-01 第 57 行 116.4603,39.9088 91110000600037341L"
+    assert scrub(kept) == kept
