@@ -208,6 +208,12 @@ def insecure_key(label: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(label.encode()).digest()).decode()
 
 
+# Searches by identity number, fragment or phone a user may run per day (population search):
+# each is an "is this number here?" question, and enough of them rebuild a number.
+POPULATION_IDENTIFIER_SEARCHES_PER_DAY = env.int(
+    "POPULATION_IDENTIFIER_SEARCHES_PER_DAY", default=100
+)
+
 # The home district: its code prefixes every grid code (DB11/T 2157).
 HOME_DISTRICT_CODE = env("HOME_DISTRICT_CODE", default="110105")
 

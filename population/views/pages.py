@@ -5,13 +5,16 @@ user's PopulationScope; every clear value goes through population.reveal (permis
 reason, audit row).
 """
 
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
@@ -27,6 +30,7 @@ from django.http import (
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -48,6 +52,8 @@ from ..reveal import (
 )
 from ..stats import buildings_geojson
 from ..validators import ValidationFailure, birth_date_of
+
+logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
 
@@ -145,6 +151,21 @@ def _stash_query(request: HttpRequest, q: str) -> str:
     return token
 
 
+def identifier_search_allowed(user: Any) -> bool:
+    """Searches by identity number, its fragment or a phone, per user and day, are capped.
+
+    Each answers "is there someone with this number here?": enough of them (a hundred
+    fragments for a person's last four digits, then the few dozen numbers those leave)
+    would rebuild a number that the pages never show. The cap makes that take weeks, not
+    minutes; every search is also logged with the user.
+    """
+    key = f"population:id-search:{user.pk}:{timezone.localdate():%Y%m%d}"
+    cache.add(key, 0, timeout=2 * 24 * 3600)
+    used = cache.incr(key)
+    logger.info("identifier search by user %s (%s today)", user.pk, used)
+    return used <= settings.POPULATION_IDENTIFIER_SEARCHES_PER_DAY
+
+
 def with_query(request: HttpRequest, data: QueryDict) -> QueryDict:
     """Search parameters with a stashed query put back in place of its token."""
     data = data.copy()
@@ -168,9 +189,20 @@ def search(request: HttpRequest) -> HttpResponseBase:
         q = params.get("q", "")
         if sel.classify_person_query(q).mode in _SENSITIVE:
             del params["q"]
-            params[QUERY_TOKEN] = _stash_query(request, q)
+            if identifier_search_allowed(request.user):
+                params[QUERY_TOKEN] = _stash_query(request, q)
+            else:
+                messages.error(request, _("今日按身份证号或电话查询的次数已达上限,请明日再查。"))
         return redirect(f"{reverse('population:search')}?{params.urlencode()}")
-    form, found = _find(scope, with_query(request, request.GET))
+    data = request.GET
+    typed = data.get("q", "")
+    # Typed into the address bar rather than the form: counted the same.
+    sensitive = bool(typed) and sel.classify_person_query(typed).mode in _SENSITIVE
+    if sensitive and not identifier_search_allowed(request.user):
+        data = data.copy()
+        del data["q"]
+        messages.error(request, _("今日按身份证号或电话查询的次数已达上限,请明日再查。"))
+    form, found = _find(scope, with_query(request, data))
     page = Paginator(found.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)

@@ -226,3 +226,32 @@ def test_a_typed_number_never_lands_in_a_url(people: dict[str, Any]) -> None:
     # A name is no secret: it stays in the URL, so the link can be shared.
     response = client.post("/population/", {"kind": "persons", "q": "张三"})
     assert "q=%E5%BC%A0%E4%B8%89" in response["Location"]
+
+
+def test_identifier_searches_are_capped_per_user_and_day(
+    people: dict[str, Any], settings: Any
+) -> None:
+    """Enough "is this number here?" questions would rebuild a number the pages never show
+    (a hundred fragments for the last four, then a few dozen whole numbers): they are
+    capped per user and day; names are not."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    call_command("seed_demo", stdout=StringIO())
+    settings.POPULATION_IDENTIFIER_SEARCHES_PER_DAY = 3
+    client = client_for("jianwai_leader")
+    zhang = people["zhang"]
+    for q in ("*0001", "*0002", zhang.number):
+        location = client.post("/population/", {"kind": "persons", "q": q})["Location"]
+        assert "qt=" in location
+    refused = client.post("/population/", {"kind": "persons", "q": zhang.number}, follow=True)
+    page = refused.content.decode()
+    assert "查询的次数已达上限" in page and "qt=" not in refused.redirect_chain[-1][0]
+    typed = client.get("/population/", {"q": zhang.phone}).content.decode()
+    assert "查询的次数已达上限" in typed and "共 1 条记录" not in typed
+    by_name = client.post("/population/", {"kind": "persons", "q": "张三丰"}, follow=True)
+    assert "共 1 条记录" in by_name.content.decode()
+    # Another user has their own allowance.
+    other = client_for("jianwai_operator")
+    assert "qt=" in other.post("/population/", {"q": zhang.number})["Location"]
