@@ -154,7 +154,7 @@ class Case(models.Model):
         blank=True,
         related_name="reported_cases",
     )
-    # A citizen's contact: encrypted at rest (chaoyang.crypto), shown masked.
+    # A citizen's contact: encrypted at rest (core.crypto), shown masked.
     citizen_name = models.CharField(_("市民姓名"), max_length=50, blank=True)
     citizen_phone_enc = models.BinaryField(_("市民电话(密文)"), null=True, blank=True)
     citizen_phone_index = models.CharField(max_length=32, blank=True)

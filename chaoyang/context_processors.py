@@ -2,7 +2,7 @@
 
 from django.http import HttpRequest
 
-from chaoyang.roles import Role
+from core.roles import Role
 
 CENTRE = {Role.INTAKE_OPERATOR, Role.SHIFT_LEAD, Role.DISPATCHER, Role.LEADER}
 HOTLINE = {Role.INTAKE_OPERATOR, Role.SHIFT_LEAD}

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
-from chaoyang.roles import Role
+from core.roles import Role
 from dispatch.models import Department, DepartmentMembership
 from dispatch.policies import DEPARTMENT_KINDS, seed_policies
 from grids.models import Level, Membership, Region

@@ -12,7 +12,7 @@ from django.contrib.auth.models import AnonymousUser, User
 
 from cases.models import Case
 from chaoyang.db import fetch_prepared
-from chaoyang.roles import Role
+from core.roles import Role
 
 from .workflow import Scope, Transition
 

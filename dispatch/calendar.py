@@ -24,7 +24,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
-from chaoyang.shared_cache import SharedVersionCache
+from core.shared_cache import SharedVersionCache
 
 US = 1_000_000  # positions are integer microseconds: sums and inverses stay exact
 DEFAULT_WORK_PERIODS = "08:30-12:00,13:30-17:30"
@@ -189,7 +189,7 @@ def refresh_seconds() -> float:
     return float(getattr(settings, "SLA_CALENDAR_REFRESH_SECONDS", DEFAULT_REFRESH_SECONDS))
 
 
-# Overrides live in each process until they change anywhere (see chaoyang.shared_cache).
+# Overrides live in each process until they change anywhere (see core.shared_cache).
 _overrides = SharedVersionCache("dispatch:calendar", _load, refresh_seconds)
 VERSION_KEY = _overrides.version_key
 

@@ -8,7 +8,7 @@ SLA_CALENDAR_REFRESH_SECONDS (the same interval as the work calendar's overrides
 from dataclasses import dataclass
 
 from cases.models import Category
-from chaoyang.shared_cache import SharedVersionCache
+from core.shared_cache import SharedVersionCache
 
 from . import calendar
 from .models import CategoryPolicy

@@ -12,7 +12,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case, Satisfaction, Source, Status
-from chaoyang.roles import Role
+from core.roles import Role
 
 from .models import Stage
 

@@ -10,7 +10,7 @@ from django.contrib.gis.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from chaoyang.roles import Role
+from core.roles import Role
 
 
 class Level(models.IntegerChoices):

@@ -1,7 +1,7 @@
 """The base databases of each grid: buildings, housing units, people, organisations.
 
 Identity numbers and phones are never stored in clear: each is an AES-GCM ciphertext
-(chaoyang.crypto, with its key id), an HMAC blind index for exact lookup and de-duplication,
+(core.crypto, with its key id), an HMAC blind index for exact lookup and de-duplication,
 and the masked form shown on screen. Of an identity number only the area code, the birth
 year and the sex are kept in clear, and the mask shows the area and the last two
 characters: population.protect explains why these together cannot rebuild a number. A

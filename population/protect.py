@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidTag
 from django.core.exceptions import ImproperlyConfigured
 
-from chaoyang import crypto
+from core import crypto
 
 ID_PURPOSE = "person.id_number"
 ID_TAIL_PURPOSE = "person.id_tail"

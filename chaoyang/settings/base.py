@@ -196,7 +196,7 @@ LEAFLET_CONFIG = {
 # Password of the demo accounts that seed_demo creates (never use seed_demo in production).
 DEMO_PASSWORD = env("DEMO_PASSWORD", default="chaoyang2026")
 
-# Personal data at rest (chaoyang.crypto): "kid:base64key" list, the first encrypts; and a
+# Personal data at rest (core.crypto): "kid:base64key" list, the first encrypts; and a
 # separate key for the blind index. Development and test derive throwaway keys; production
 # must set both.
 FIELD_ENCRYPTION_KEYS = env("FIELD_ENCRYPTION_KEYS", default="")

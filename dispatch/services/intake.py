@@ -21,9 +21,9 @@ from django.utils.translation import gettext as _
 from cases.models import Attachment, Case, Category, Source, Status, Urgency
 from cases.services.photos import Photo, PhotoError, photo_ingest
 from cases.services.records import attachment_add, case_next_number, event_record
-from chaoyang import crypto
 from chaoyang.db import insert_row
-from chaoyang.roles import Role
+from core import crypto
+from core.roles import Role
 from dispatch import reference
 from dispatch.actors import Actor, actor_for
 from dispatch.errors import Forbidden, IdempotencyKeyReused, Invalid

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils.module_loading import import_string
 
 from cases.models import Case
-from chaoyang.roles import Role
+from core.roles import Role
 from dispatch.models import Assignment, DepartmentMembership, Notification
 from grids.models import Membership
 

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
 from cases.models import Attachment, Case, Status
-from chaoyang.roles import Role
+from core.roles import Role
 from dispatch import selectors
 from dispatch.actors import Actor, request_actor
 from dispatch.errors import ActionError

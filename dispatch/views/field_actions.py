@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
 
 from cases.models import Attachment, Case, Satisfaction
-from chaoyang.roles import Role
+from core.roles import Role
 from dispatch import selectors
 from dispatch.actors import CENTRE_ROLES, Actor, request_actor
 from dispatch.errors import ActionError, Conflict, Forbidden, NotFound

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import Attachment, Case, CaseEvent, Category, Urgency
-from chaoyang.roles import Role
+from core.roles import Role
 from dispatch import selectors
 from dispatch.actors import CENTRE_ROLES, Actor, actor_for
 from dispatch.errors import ActionError

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_safe
 
 from cases.models import Attachment, Status
-from chaoyang.roles import Role
+from core.roles import Role
 from dispatch import selectors
 from dispatch.actors import request_actor
 from dispatch.models import Assignment

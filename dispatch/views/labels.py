@@ -5,7 +5,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import Status
-from chaoyang.roles import Role
+from core.roles import Role
 from dispatch.errors import ActionError
 from dispatch.workflow import BY_ACTION, VerifyResult
 

@@ -62,7 +62,7 @@ def forward(apps: Any, schema_editor: Any) -> None:
 
 
 def backward(apps: Any, schema_editor: Any) -> None:
-    from chaoyang import crypto
+    from core import crypto
     from population.protect import reveal_id_number
 
     with schema_editor.connection.cursor() as cursor:

@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_safe
 from openpyxl.utils import get_column_letter
 
-from chaoyang.roles import Role
+from core.roles import Role
 from grids.crs import CRS
 from population.imports.columns import (
     KIND_LABELS,

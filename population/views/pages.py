@@ -194,12 +194,11 @@ def search(request: HttpRequest) -> HttpResponseBase:
             else:
                 messages.error(request, _("今日按身份证号或电话查询的次数已达上限,请明日再查。"))
         return redirect(f"{reverse('population:search')}?{params.urlencode()}")
-    data = request.GET
+    data: QueryDict = request.GET.copy()
     typed = data.get("q", "")
     # Typed into the address bar rather than the form: counted the same.
     sensitive = bool(typed) and sel.classify_person_query(typed).mode in _SENSITIVE
     if sensitive and not identifier_search_allowed(request.user):
-        data = data.copy()
         del data["q"]
         messages.error(request, _("今日按身份证号或电话查询的次数已达上限,请明日再查。"))
     form, found = _find(scope, with_query(request, data))

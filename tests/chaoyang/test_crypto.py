@@ -7,7 +7,7 @@ import pytest
 from cryptography.exceptions import InvalidTag
 from django.test import override_settings
 
-from chaoyang import crypto
+from core import crypto
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from chaoyang.roles import Role
+from core.roles import Role
 from dispatch.models import Department
 from grids.models import Membership
 

@@ -15,7 +15,7 @@ from django.test import override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chaoyang import shared_cache
+from core import shared_cache
 from dispatch import calendar as cal
 from dispatch.calendar import (
     add_duration,

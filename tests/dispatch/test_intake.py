@@ -11,7 +11,7 @@ import time_machine
 from django.db import connection
 
 from cases.models import Case, CaseEvent, CaseNumberCounter, Category, Status
-from chaoyang import crypto
+from core import crypto
 from dispatch.actors import actor_for
 from dispatch.errors import Conflict, Forbidden, IdempotencyKeyReused, Invalid
 from dispatch.models import Notification

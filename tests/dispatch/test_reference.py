@@ -8,7 +8,7 @@ import pytest
 from django.test import override_settings
 
 from cases.models import Category
-from chaoyang import shared_cache
+from core import shared_cache
 from dispatch import reference
 from dispatch.models import CategoryPolicy
 from dispatch.services.intake import IntakeInput, case_intake

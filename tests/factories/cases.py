@@ -19,7 +19,7 @@ from django.utils import timezone
 from PIL import Image
 
 from cases.models import FINAL_STATUSES, Case, Category, Source, Status
-from chaoyang.roles import Role
+from core.roles import Role
 from dispatch.models import Assignment, Department, DepartmentMembership
 from dispatch.services.intake import IntakeInput, case_intake
 from dispatch.services.transitions import ActionInput, case_act

@@ -11,7 +11,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 
-from chaoyang.roles import Role
+from core.roles import Role
 from grids.crs import gcj02_to_wgs84
 from grids.models import CODE_LENGTH, Level, Membership, Region
 from grids.territory import (

@@ -14,7 +14,7 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from chaoyang import crypto
+from core import crypto
 from population.protect import id_tail_index, protect_id_number
 from population.selectors import PopulationScope, classify_person_query, person_search
 from tests.factories.population import id_number

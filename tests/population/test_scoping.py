@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.test import Client
 from openpyxl import load_workbook
 
-from chaoyang.roles import Role
+from core.roles import Role
 from grids.models import Membership, Region
 from population.models import Person
 from population.selectors import (

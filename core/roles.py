@@ -1,4 +1,4 @@
-"""The roles of DOMAIN.md. Shared by every app, so it lives in the project package."""
+"""The roles people hold (docs/domain.md). Shared by every app, so it lives in the bottom layer."""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
