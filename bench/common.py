@@ -58,9 +58,12 @@ def previous() -> dict[str, dict[str, Any]]:
     return {e["name"]: e for e in json.loads(RESULTS.read_text())}
 
 
-def write(entries: list[Entry]) -> None:
+def write(entries: list[Entry], *, keep_others: bool = False) -> None:
+    """Write the entries; with keep_others, earlier entries of benchmarks not run stay."""
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    data = [
+    names = {e.name for e in entries}
+    kept = [e for e in previous().values() if e["name"] not in names] if keep_others else []
+    data = kept + [
         {
             k: v
             for k, v in asdict(e).items()

@@ -133,7 +133,8 @@ INSERT INTO cases_case (
   citizen_phone_index, citizen_phone_masked, status, handling_level, stage_started_at,
   deadline, warning_at, light, paused_remaining_s, supervised, merged_into_id, sla_policy,
   verification_required, rework_count, return_count, extension_count, satisfaction,
-  idempotency_key, version, created_at, updated_at, opened_at, closed_at
+  idempotency_key, idempotency_fingerprint, version, created_at, updated_at, opened_at,
+  closed_at
 )
 SELECT
   {BASE_ID} + t.gn,
@@ -152,7 +153,7 @@ SELECT
   CASE WHEN t.status = 'parked' THEN 3600 END,
   t.light = 'red' AND t.status <> 'parked', NULL,
   %(policies)s::jsonb -> (t.category_id::text || ':' || t.urgency),
-  src.source IN ({_sql_list(_CITIZEN)}), 0, 0, 0, '', NULL, 1,
+  src.source IN ({_sql_list(_CITIZEN)}), 0, 0, 0, '', NULL, '', 1,
   t.started - t.age_before_stage, t.started,
   CASE WHEN t.status IN ({_sql_list(_OPENED)}) THEN t.started - 0.5 * t.age_before_stage END,
   NULL

@@ -12,6 +12,7 @@ Every case created here is removed afterwards (bench.fixtures.purge); the floor 
 its cases from its own counter day (FLOOR_DAY), so it never consumes real case numbers.
 """
 
+import hashlib
 import http.client
 import json
 import multiprocessing
@@ -139,13 +140,14 @@ INSERT INTO cases_case (
   street_id, outside_jurisdiction, source, reporter_id, citizen_name, citizen_phone_index,
   citizen_phone_masked, status, handling_level, stage_started_at, deadline, warning_at,
   light, supervised, sla_policy, verification_required, rework_count, return_count,
-  extension_count, satisfaction, idempotency_key, version, created_at, updated_at
+  extension_count, satisfaction, idempotency_key, idempotency_fingerprint, version,
+  created_at, updated_at
 ) VALUES (
   %(number)s, %(category)s, 'normal', %(description)s,
   ST_SetSRID(ST_MakePoint(%(lng)s, %(lat)s), 4326), '', %(grid)s, %(community)s, %(street)s,
   false, 'grid_worker', %(user)s, '', '', '', 'reported', 'street', now(),
   now() + interval '1 hour', now() + interval '48 minutes', 'green', false, %(policy)s,
-  false, 0, 0, 0, '', %(key)s, 1, now(), now()
+  false, 0, 0, 0, '', %(key)s, %(fingerprint)s, 1, now(), now()
 ) RETURNING id
 """
 _INSERT_EVENT = """
@@ -175,6 +177,9 @@ def _sql_intake(conn: psycopg.Connection[Any], report: Report, user_id: int, pol
                 "user": user_id,
                 "policy": policy,
                 "key": report.key,
+                # Ours keeps a digest of the request beside the key (a reused key with
+                # another body is refused): the floor stores one too.
+                "fingerprint": hashlib.sha256(report.key.encode()).hexdigest(),
             },
         )
         (case_id,) = cur.fetchone() or (0,)

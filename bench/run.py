@@ -1,4 +1,6 @@
-"""`make bench`: run every benchmark, print a table, write bench/results/latest.json."""
+"""`make bench`: run every benchmark, print a table, write bench/results/latest.json.
+
+`python -m bench.run intake sla` runs only those (their entries replace theirs in the file)."""
 
 import os
 import sys
@@ -20,14 +22,16 @@ def main() -> int:
     # the same rows up to 100,000 and then changes their lights.
     if not fixtures.purge_generated():  # a purge vacuums; otherwise vacuum what the demo left
         fixtures.vacuum_cases()
+    modules = (locate, tiles, intake, cases, sla, population_import)
+    chosen = [m for m in modules if not sys.argv[1:] or m.__name__.split(".")[-1] in sys.argv]
     try:
-        for module in (locate, tiles, intake, cases, sla, population_import):
+        for module in chosen:
             print(f"· {module.__name__} …", flush=True)
             entries += module.run()
     finally:
         removed = fixtures.purge_generated()
         print(f"· removed {removed} generated cases", flush=True)
-    common.write(entries)
+    common.write(entries, keep_others=len(chosen) < len(modules))
     print()
     common.print_table(entries, before)
     print(f"\nwritten to {common.RESULTS}")

@@ -1,14 +1,11 @@
 """Reads of the territory. Every read another app needs goes through here."""
 
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.gis.geos import Point
+from django.db import connection
 from django.db.models import QuerySet
-
-from chaoyang.db import fetch_prepared
 
 from .models import Level, Region
 
@@ -23,10 +20,9 @@ class Location:
     district: Region
 
 
-# One statement answers point → grid with its ancestors. It runs as a server-side prepared
-# statement: the lookup itself takes ~0.2 ms, and re-planning the four-way join on every
-# call would cost several times that. Preparing needs the connection's prepare_threshold
-# (settings: DB_PREPARE_THRESHOLD); without it the statement simply runs unprepared.
+# Point → grid with its ancestors in one statement. Plain SQL through Django's cursor: the
+# ORM spends more time composing the four-way self-join than the database spends answering
+# it, and this runs for every report and every map click (bench/locate.py).
 _LOCATE_SQL = """
 SELECT g.id, g.code, g.name, c.id, c.code, c.name, s.id, s.code, s.name, d.id, d.code, d.name
 FROM grids_region g
@@ -39,31 +35,21 @@ LIMIT 1
 """
 
 
-def _locate_row(lng: float, lat: float) -> tuple[Any, ...] | None:
-    # Prepared once per connection, in the current transaction (chaoyang.db).
-    rows = fetch_prepared(_LOCATE_SQL, (lng, lat))
-    return rows[0] if rows else None
-
-
-@lru_cache(maxsize=4096)
-def _ancestor(pk: int, code: str, name: str, level: Level, parent: Region | None) -> Region:
-    """Ancestors repeat across lookups (~500 of them): build each instance once. The key
-    holds every field, so a renamed region simply gets a new instance. Treat as read-only."""
-    return Region(id=pk, code=code, name=name, level=level, parent=parent)
-
-
 def locate(*, lng: float, lat: float) -> Location | None:
     """The unit grid covering a WGS 84 point, with its community, street and district.
 
     ST_Covers (not ST_Contains) so points on a boundary belong somewhere; on an edge shared
-    by two grids the lower code wins, so the answer never depends on row order.
+    by two grids the lower code wins, so the answer never depends on row order. The regions
+    are built fresh for each call: shared instances would outlive a rename.
     """
-    row = _locate_row(lng, lat)
+    with connection.cursor() as cur:
+        cur.execute(_LOCATE_SQL, [lng, lat])
+        row = cur.fetchone()
     if row is None:
         return None
-    district = _ancestor(row[9], row[10], row[11], Level.DISTRICT, None)
-    street = _ancestor(row[6], row[7], row[8], Level.STREET, district)
-    community = _ancestor(row[3], row[4], row[5], Level.COMMUNITY, street)
+    district = Region(id=row[9], code=row[10], name=row[11], level=Level.DISTRICT)
+    street = Region(id=row[6], code=row[7], name=row[8], level=Level.STREET, parent=district)
+    community = Region(id=row[3], code=row[4], name=row[5], level=Level.COMMUNITY, parent=street)
     grid = Region(id=row[0], code=row[1], name=row[2], level=Level.GRID, parent=community)
     return Location(grid=grid, community=community, street=street, district=district)
 

@@ -21,6 +21,8 @@ from django.contrib.gis.geos import MultiPolygon
 from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
 
+from core.sql import run_script
+
 from . import territory_sql as sql
 from .crs import gcj02_to_wgs84
 from .models import Level, Region
@@ -170,8 +172,9 @@ def build_demo_territory(seed: int = DEFAULT_SEED) -> Stats:
         # Two concurrent builds would race on the same codes; the second waits instead.
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext('grids.territory'))")
         cursor.execute(sql.DROP_TEMP)
-        cursor.execute(sql.DISTRICT, {"geom": chaoyang.geom.hexewkb.decode()})
-        cursor.execute(
+        run_script(cursor, sql.DISTRICT, {"geom": chaoyang.geom.hexewkb.decode()})
+        run_script(
+            cursor,
             sql.STREETS,
             {
                 "seq": [s.seq for s in voronoi_streets],
@@ -184,13 +187,14 @@ def build_demo_territory(seed: int = DEFAULT_SEED) -> Stats:
             ("_ty_street", "_ty_comm", COMMUNITIES_PER_STREET),
             ("_ty_comm", "_ty_grid", GRIDS_PER_COMMUNITY),
         ):
-            cursor.execute(
+            run_script(
+                cursor,
                 sql.CHILDREN.format(parent=parent, child=child),
                 {"points": k * POINTS_PER_CHILD, "seed": seed, "k": k},
             )
-        cursor.execute(sql.FACES, {"grid": sql.GRID_SIZE})
-        cursor.execute(sql.SLIVERS, {"grid": sql.GRID_SIZE})
-        cursor.execute(sql.OUTPUT, {"grid": sql.GRID_SIZE})
+        run_script(cursor, sql.FACES, {"grid": sql.GRID_SIZE})
+        run_script(cursor, sql.SLIVERS, {"grid": sql.GRID_SIZE})
+        run_script(cursor, sql.OUTPUT, {"grid": sql.GRID_SIZE})
         _stage_regions(cursor, districts, streets)
         stats = _write_regions(cursor)
         cursor.execute(sql.DROP_TEMP)

@@ -5,10 +5,10 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
+from django.db import connection
 
 from cases.models import Attachment, Case, CaseEvent
 from cases.services.photos import Photo
-from chaoyang.db import fetch_prepared, insert_row
 
 
 def case_next_number(*, district_code: str, day: date) -> str:
@@ -17,12 +17,14 @@ def case_next_number(*, district_code: str, day: date) -> str:
     One UPSERT advances the day's counter atomically, so concurrent intakes never share a
     number and no lock is held beyond the statement.
     """
-    ((seq,),) = fetch_prepared(
-        "INSERT INTO cases_casenumbercounter (day, last) VALUES (%s, 1) "
-        "ON CONFLICT (day) DO UPDATE SET last = cases_casenumbercounter.last + 1 "
-        "RETURNING last",
-        [day],
-    )
+    with connection.cursor() as cur:
+        cur.execute(
+            "INSERT INTO cases_casenumbercounter (day, last) VALUES (%s, 1) "
+            "ON CONFLICT (day) DO UPDATE SET last = cases_casenumbercounter.last + 1 "
+            "RETURNING last",
+            [day],
+        )
+        (seq,) = cur.fetchone()
     return f"{district_code}-{day:%Y%m%d}-{seq:05d}"
 
 
@@ -38,7 +40,7 @@ def event_record(
     note: str = "",
     data: dict[str, Any] | None = None,
 ) -> CaseEvent:
-    event = CaseEvent(
+    return CaseEvent.objects.create(
         case=case,
         action=action,
         from_status=from_status,
@@ -49,8 +51,6 @@ def event_record(
         note=note,
         data=data or {},
     )
-    insert_row(event)  # every transition writes one: the cached statement
-    return event
 
 
 def attachment_add(

@@ -1,10 +1,12 @@
 """Serializers for the case API: thin shapes over the services' inputs and the models."""
 
+from typing import Any
+
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from cases.models import Attachment, Case, CaseEvent, Source, Urgency
+from cases.models import Attachment, Case, CaseEvent, Light, Source, Status, Urgency
 from dispatch.models import Department
 from dispatch.workflow import BY_ACTION, FIELD_CHOICES, Field
 from grids.crs import CRS
@@ -96,6 +98,18 @@ class ActionUploadSerializer(ActionSerializer):
 class RefSerializer(serializers.Serializer):
     code = serializers.CharField()
     name = serializers.CharField()
+
+
+@extend_schema_field(RefSerializer(allow_null=True))
+class RefField(serializers.Field):
+    """A region as {code, name}, or null: a plain field, as light to build as any other
+    (a nested serializer is copied whole for every instance of its parent)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(read_only=True, **kwargs)
+
+    def to_representation(self, value: Any) -> dict[str, str]:
+        return {"code": value.code, "name": value.name}  # DRF answers null for None
 
 
 class CaseListSerializer(serializers.ModelSerializer):
@@ -269,35 +283,48 @@ class DuplicateSerializer(serializers.Serializer):
     address = serializers.CharField()
 
 
-class IntakeResponseSerializer(CaseListSerializer):
+class IntakeResponseSerializer(serializers.Serializer):
     """The intake answer: the case as registered, the photos as stored (a client checks its
-    upload landed), and possible duplicates. GET /api/v1/cases/{id}/ gives the rest."""
+    upload landed), and possible duplicates. GET /api/v1/cases/{id}/ gives the rest.
 
+    Fields are declared, not read from the model: every report builds this serializer, and
+    a ModelSerializer introspects the model's fields again for each instance."""
+
+    id = serializers.IntegerField(read_only=True)
+    number = serializers.CharField(read_only=True)
+    category = serializers.IntegerField(source="category_id", read_only=True)
     category_code = serializers.CharField(source="category.code", read_only=True)
-    grid = RefSerializer(read_only=True, allow_null=True)
-    community = RefSerializer(read_only=True, allow_null=True)
-    street = RefSerializer(read_only=True, allow_null=True)
+    category_name = serializers.CharField(source="category.name", read_only=True)
+    urgency = serializers.ChoiceField(choices=Urgency.choices, read_only=True)
+    status = serializers.ChoiceField(choices=Status.choices, read_only=True)
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    light = serializers.ChoiceField(choices=Light.choices, read_only=True)
+    supervised = serializers.BooleanField(read_only=True)
+    handling_level = serializers.CharField(read_only=True)
+    source = serializers.ChoiceField(choices=Source.choices, read_only=True)  # type: ignore[assignment]
+    address = serializers.CharField(read_only=True)
+    lng = serializers.FloatField(
+        source="location.x", read_only=True, default=None, allow_null=True, help_text=_("经度")
+    )
+    lat = serializers.FloatField(
+        source="location.y", read_only=True, default=None, allow_null=True, help_text=_("纬度")
+    )
+    grid = RefField(allow_null=True)
+    community = RefField(allow_null=True)
+    street = RefField(allow_null=True)
+    outside_jurisdiction = serializers.BooleanField(read_only=True)
+    verification_required = serializers.BooleanField(read_only=True)
+    citizen_name = serializers.CharField(read_only=True)
     citizen_phone = serializers.CharField(
         source="citizen_phone_masked", read_only=True, help_text=_("脱敏显示")
     )
+    deadline = serializers.DateTimeField(read_only=True, allow_null=True)
+    warning_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+    version = serializers.IntegerField(read_only=True)
     duplicates = serializers.SerializerMethodField(help_text=_("疑似重复的在办案件"))
     attachments = serializers.SerializerMethodField()
-
-    class Meta(CaseListSerializer.Meta):
-        fields = [
-            *CaseListSerializer.Meta.fields,
-            "category_code",
-            "grid",
-            "community",
-            "street",
-            "outside_jurisdiction",
-            "verification_required",
-            "citizen_name",
-            "citizen_phone",
-            "warning_at",
-            "duplicates",
-            "attachments",
-        ]
 
     @extend_schema_field(DuplicateSerializer(many=True))
     def get_duplicates(self, obj: Case) -> list[dict[str, object]]:
@@ -307,6 +334,8 @@ class IntakeResponseSerializer(CaseListSerializer):
     @extend_schema_field(AttachmentSerializer(many=True))
     def get_attachments(self, obj: Case) -> list[dict[str, object]]:
         rows = self.context.get("attachments", [])
+        if not rows:
+            return []
         return AttachmentSerializer(rows, many=True, context=self.context).data  # type: ignore[return-value]
 
 

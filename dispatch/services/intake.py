@@ -14,14 +14,13 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.contrib.gis.geos import Point
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases.models import Attachment, Case, Category, Source, Status, Urgency
 from cases.services.photos import Photo, PhotoError, photo_ingest
 from cases.services.records import attachment_add, case_next_number, event_record
-from chaoyang.db import insert_row
 from core import crypto
 from core.roles import Role
 from dispatch import reference
@@ -134,12 +133,8 @@ def _point(data: IntakeInput, photos: list[Photo]) -> tuple[float, float] | None
 def _case_with_key(key: str) -> Case | None:
     """The case already registered under this key. Asked of every report and almost always
     answered "none", so the question is a bare indexed lookup; the case loads only if found."""
-    # Not prepared (chaoyang.db): a plan kept from when the table was small would keep
-    # scanning it whole as it grows.
-    with connection.cursor() as cur:
-        cur.execute("SELECT id FROM cases_case WHERE idempotency_key = %s", [key])
-        row = cur.fetchone()
-    return Case.objects.get(pk=row[0]) if row else None
+    found = Case.objects.filter(idempotency_key=key).values_list("id", flat=True).first()
+    return Case.objects.get(pk=found) if found is not None else None
 
 
 def case_intake(*, user: User, data: IntakeInput, actor: Actor | None = None) -> IntakeResult:
@@ -248,7 +243,7 @@ def _create(
         case.citizen_phone_index = crypto.blind_index(phone, purpose="phone")
         case.citizen_phone_masked = crypto.mask_phone(phone)
     sla.start_stage(case, now)
-    insert_row(case)  # every report: the statement is built once, not per call
+    case.save(force_insert=True)
     role = next(
         (
             r

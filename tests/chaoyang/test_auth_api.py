@@ -55,19 +55,6 @@ def test_a_token_of_a_deactivated_user_is_refused(user) -> None:
     assert response.json()["detail"] == "User inactive or deleted."
 
 
-def test_the_token_identifies_its_own_user(user) -> None:
-    from rest_framework.authtoken.models import Token
-
-    from chaoyang.authentication import TokenAuthentication
-
-    other = get_user_model().objects.create_user("li", password="s3cret-pass")
-    key = Token.objects.create(user=other).key
-    Token.objects.create(user=user)
-    found, token = TokenAuthentication().authenticate_credentials(key)
-    assert (found.pk, found.username, token.key) == (other.pk, "li", key)
-    assert found.check_password("s3cret-pass")  # a whole user row, not a partial one
-
-
 def test_token_refused_for_wrong_password(user) -> None:
     response = APIClient().post("/api/v1/auth/token/", {"username": "wang", "password": "x"})
     assert response.status_code == 400
