@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 import requests
+import time_machine
 from pytest_django.fixtures import Settings
 from rest_framework.authtoken.models import Token
 from schemathesis.transport.wsgi import WSGITransport
@@ -20,6 +21,7 @@ S = Status
 NEIGHBOUR = "110101"  # 东城区: in the territory, outside the home district
 MISSING_CODE = "110105999999"
 DONGCHENG = (116.3975, 39.9087)
+FROZEN_AT = "2026-03-02 10:00 +0800"  # a Monday, a working day
 
 
 @pytest.fixture
@@ -44,7 +46,16 @@ def outside_case(demo: Demo) -> Case:
 
 
 @pytest.fixture
-def fuzz_world(territory: None, media: None) -> tuple[Targets, dict[str, str]]:
+def frozen_clock() -> Iterator[None]:
+    """One instant for the whole run, a working-day morning: responses carry timestamps
+    (created_at, deadlines, `now`) that schemathesis reuses in later requests, so with a
+    moving clock two runs drift apart; frozen, they send the same requests."""
+    with time_machine.travel(FROZEN_AT, tick=False):
+        yield
+
+
+@pytest.fixture
+def fuzz_world(frozen_clock: None, territory: None, media: None) -> tuple[Targets, dict[str, str]]:
     """The demo, committed (the engine's thread reads it on its own connection), cases in
     various states and a token per signed-in role. The test's flush removes all of it."""
     demo = seed_demo()

@@ -430,6 +430,7 @@ class RunResult:
     seconds: float = 0.0
     requests: int = 0
     operations: set[str] = field(default_factory=set)  # operations that got a response
+    statuses: dict[str, dict[int, int]] = field(default_factory=dict)  # operation → status → n
     findings: list[Finding] = field(default_factory=list)
     errors: dict[str, int] = field(default_factory=dict)  # the engine's own errors → count
 
@@ -480,8 +481,12 @@ def _collect(
 ) -> None:
     for case_id, interaction in recorder.interactions.items():
         if interaction.response is not None:
+            label = recorder.cases[case_id].value.operation.label
             result.requests += 1
-            result.operations.add(recorder.cases[case_id].value.operation.label)
+            result.operations.add(label)
+            counts = result.statuses.setdefault(label, {})
+            status = interaction.response.status_code
+            counts[status] = counts.get(status, 0) + 1
     for case_id, checks in recorder.checks.items():
         for check in checks:
             info = check.failure_info
@@ -516,6 +521,7 @@ def dump(results: list[RunResult], path: str) -> None:
                 "seconds": r.seconds,
                 "requests": r.requests,
                 "operations": sorted(r.operations),
+                "statuses": {op: dict(sorted(n.items())) for op, n in sorted(r.statuses.items())},
                 "errors": r.errors,
                 "findings": [asdict(f) for f in r.findings],
             }
