@@ -28,6 +28,7 @@ MEDIA_TYPE = "application/problem+json"
 # code -> title. The codes are the API's contract: add new ones, never rename.
 TITLES: dict[str, Promise] = {
     "invalid": _("输入有误"),
+    "validation_failed": _("输入未通过校验"),
     "parse_error": _("请求格式错误"),
     "not_authenticated": _("需要身份验证"),
     "authentication_failed": _("身份验证失败"),
@@ -48,6 +49,9 @@ CODES = tuple(TITLES)
 
 class Problem(exceptions.APIException):
     """An API error with a stable code, optional field errors and extension members."""
+
+    auth_header: str | None = None  # WWW-Authenticate of a 401
+    wait: float | None = None  # Retry-After of a 429
 
     def __init__(
         self,
@@ -84,7 +88,7 @@ def problem_body(
     }
     if instance:
         body["instance"] = instance
-    if fields is not None or code == "invalid":
+    if fields is not None or code in ("invalid", "validation_failed"):
         body["fields"] = dict(fields or {})
     body.update(extensions)
     return body

@@ -6,8 +6,8 @@ from typing import Any
 
 
 class ActionError(Exception):
-    status = 400
-    code = "invalid"
+    status = 422
+    code = "validation_failed"
 
     def __init__(
         self, message: str, *, fields: dict[str, list[str]] | None = None, **extra: Any
@@ -19,7 +19,12 @@ class ActionError(Exception):
 
 
 class Invalid(ActionError):
-    """Bad or missing input: 400 with field messages."""
+    """Input the rules refuse (a missing required input, an unknown category, a point
+    outside the district, a file that is no photo): 422 with field messages. A request
+    that breaks the API schema itself never gets this far: DRF answers it with 400."""
+
+    status = 422
+    code = "validation_failed"
 
 
 class Forbidden(ActionError):

@@ -68,21 +68,21 @@ def district_at(*, lng: float, lat: float) -> Region | None:
     )
 
 
-def region_list(
-    *, level: int | None = None, parent_code: str | None = None, query: str | None = None
-) -> QuerySet[Region]:
-    """Regions filtered by level, parent code, and a name fragment or code prefix."""
-    qs = Region.objects.select_related("parent").order_by("level", "code")
-    if level is not None:
-        qs = qs.filter(level=level)
-    if parent_code:
-        qs = qs.filter(parent__code=parent_code)
-    query = (query or "").strip()
+def region_list() -> QuerySet[Region]:
+    """Every region, by level and code, with its parent (for the parent's code)."""
+    return (
+        Region.objects.select_related("parent")
+        .defer("boundary", "parent__boundary")
+        .order_by("level", "code")
+    )
+
+
+def region_search(qs: QuerySet[Region], query: str) -> QuerySet[Region]:
+    """Regions whose code starts with the digits given, or whose name holds the text."""
+    query = query.strip()
     if query.isdigit():
-        qs = qs.filter(code__startswith=query)
-    elif query:
-        qs = qs.filter(name__icontains=query)
-    return qs
+        return qs.filter(code__startswith=query)
+    return qs.filter(name__icontains=query) if query else qs
 
 
 def regions_for_user(*, user: User | AnonymousUser) -> QuerySet[Region]:

@@ -6,7 +6,8 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext
-from django.views import defaults
+from django.views import csrf, defaults
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -68,8 +69,8 @@ def _as_problem(exc: Exception) -> Problem | None:
         if isinstance(exc, exceptions.Throttled) and wait is not None:
             extra["retry_after"] = int(wait)
         problem = Problem(str(exc.detail), status=exc.status_code, code=code, **extra)
-        problem.auth_header = getattr(exc, "auth_header", None)  # type: ignore[attr-defined]
-        problem.wait = getattr(exc, "wait", None)  # type: ignore[attr-defined]
+        problem.auth_header = getattr(exc, "auth_header", None)
+        problem.wait = wait
         return problem
     return None
 
@@ -93,7 +94,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         code=problem.problem_code,
         detail=str(problem.detail),
         instance=request.path if request is not None else "",
-        fields=problem.fields if problem.problem_code == "invalid" else problem.fields or None,
+        fields=problem.fields or None,
         **problem.extensions,
     )
     response.content_type = MEDIA_TYPE
@@ -110,11 +111,24 @@ def problem_response(request: HttpRequest, *, status: int, code: str, detail: st
     return JsonResponse(body, status=status, content_type=MEDIA_TYPE)
 
 
+@csrf_exempt  # nothing to protect, and a CSRF page would hide the 404
 def api_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
     """Every API URL that matches no endpoint, in any method: a 404 problem, not a page."""
     return problem_response(
         request, status=404, code="not_found", detail=gettext("没有这个接口地址")
     )
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: a problem body under /api/, Django's page elsewhere."""
+    if request.path.startswith(API_PREFIX):
+        return problem_response(
+            request,
+            status=403,
+            code="permission_denied",
+            detail=gettext("浏览器会话的请求缺少 CSRF 令牌;接口客户端请使用令牌认证"),
+        )
+    return csrf.csrf_failure(request, reason)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

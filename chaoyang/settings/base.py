@@ -53,6 +53,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "chaoyang.urls"
+CSRF_FAILURE_VIEW = "chaoyang.api.problems.csrf_failure"
 WSGI_APPLICATION = "chaoyang.wsgi.application"
 
 TEMPLATES = [
@@ -141,7 +142,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "chaoyang.api.problems.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "chaoyang.api.schema.ProblemAutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.StrictPageNumberPagination",
     "PAGE_SIZE": 50,
 }
 SPECTACULAR_SETTINGS = {

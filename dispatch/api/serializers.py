@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from cases.models import Attachment, Case, CaseEvent, Light, Source, Status, Urgency
+from core.filters import BIGINT_MAX
 from dispatch.models import Department
 from dispatch.workflow import BY_ACTION, FIELD_CHOICES, Field
 from grids.crs import CRS
@@ -35,15 +36,11 @@ class IntakeSerializer(serializers.Serializer):
         help_text=_("受理员:点位在辖区外时仍登记为“非本辖区”以便转办"),
     )
 
-    def validate(self, attrs: dict[str, object]) -> dict[str, object]:
-        if ("lng" in attrs) != ("lat" in attrs):
-            raise serializers.ValidationError({"lat": [_("经纬度需同时提供")]})
-        return attrs
-
 
 def _photos_field() -> serializers.ListField:
+    # Files, as the schema says; whether each is a photo is the service's check (422).
     return serializers.ListField(
-        child=serializers.ImageField(),
+        child=serializers.FileField(allow_empty_file=True),
         required=False,
         default=list,
         max_length=9,
@@ -63,7 +60,12 @@ class ActionSerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=sorted(BY_ACTION))
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
     department = serializers.IntegerField(
-        required=False, allow_null=True, default=None, min_value=1, help_text=_("部门 id")
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=1,
+        max_value=BIGINT_MAX,
+        help_text=_("部门 id"),
     )
     deadline = serializers.DateTimeField(
         required=False, allow_null=True, default=None, help_text=_("申请的新时限")
@@ -90,8 +92,14 @@ class ActionSerializer(serializers.Serializer):
 
 
 class ActionUploadSerializer(ActionSerializer):
-    """One action as a multipart upload, with its photos."""
+    """One action as a multipart upload, with its photos. A form has no null: inputs not
+    given are left out."""
 
+    department = serializers.IntegerField(
+        required=False, default=None, min_value=1, max_value=BIGINT_MAX
+    )
+    deadline = serializers.DateTimeField(required=False, default=None)
+    version = serializers.IntegerField(required=False, default=None)
     photos = _photos_field()
 
 

@@ -96,7 +96,10 @@ def _validate(data: IntakeInput, roles: frozenset[str]) -> Category:
     if not allowed:
         raise Forbidden(_("您的角色不能登记案件"))
     if data.source not in allowed:
-        raise _field_error("source", _("您不能登记该来源的案件"))
+        raise Forbidden(
+            _("您的角色不能登记来源为“%(source)s”的案件")
+            % {"source": Source(data.source).label if data.source in Source.values else data.source}
+        )
     if data.urgency not in Urgency.values:
         raise _field_error("urgency", _("紧急程度无效"))
     if not data.description.strip():
@@ -120,6 +123,8 @@ def _validate(data: IntakeInput, roles: frozenset[str]) -> Category:
 
 
 def _point(data: IntakeInput, photos: list[Photo]) -> tuple[float, float] | None:
+    if (data.lng is None) != (data.lat is None):
+        raise _field_error("lat" if data.lat is None else "lng", _("经纬度需同时提供"))
     if data.lng is not None and data.lat is not None:
         if not (-180 <= data.lng <= 180 and -90 <= data.lat <= 90):
             raise _field_error("lng", _("坐标超出范围"))

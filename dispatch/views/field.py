@@ -35,6 +35,7 @@ from dispatch.views.field_forms import (
     new_key,
     photo_count_error,
 )
+from dispatch.views.labels import page_status
 
 CODE_SLOT = "__code__"
 
@@ -99,7 +100,7 @@ def report(request: HttpRequest) -> HttpResponse:
         result = case_intake(user=actor.user, data=form.intake_input(request), actor=actor)
     except ActionError as exc:
         ctx = _report_context(request, form, service_errors(exc))
-        return render(request, "dispatch/field/report.html", ctx, status=exc.status)
+        return render(request, "dispatch/field/report.html", ctx, status=page_status(exc))
     url = reverse("dispatch:field-report-done", args=[result.case.id])
     return redirect(url if result.created else f"{url}?repeat=1")
 

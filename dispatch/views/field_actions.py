@@ -35,7 +35,7 @@ from dispatch.views.field_common import (
     visible_case,
     visible_cases,
 )
-from dispatch.views.labels import MAX_PHOTOS, VERIFY_RESULT_LABELS, short
+from dispatch.views.labels import MAX_PHOTOS, VERIFY_RESULT_LABELS, page_status, short
 from dispatch.workflow import BY_ACTION, Field
 
 # The order inputs appear in on a form: choices first, free text, then photos.
@@ -240,7 +240,7 @@ def case_action(request: HttpRequest, case_id: int) -> HttpResponse:
         return render_case(request, case, alert=short(exc.message), status=exc.status)
     except ActionError as exc:
         return render_case(
-            request, case, failed=action, errors=service_errors(exc), status=exc.status
+            request, case, failed=action, errors=service_errors(exc), status=page_status(exc)
         )
     messages.success(request, _("已完成“%(label)s”") % {"label": BY_ACTION[action].label})
     return redirect("dispatch:field-case", case_id=case.id)

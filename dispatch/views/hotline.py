@@ -29,6 +29,7 @@ from dispatch.views.field_common import (
     visible_case,
 )
 from dispatch.views.field_forms import LOCATION_FIELDS, HotlineForm, photo_count_error
+from dispatch.views.labels import page_status
 from grids import selectors as grid_selectors
 from grids import tiles
 
@@ -99,7 +100,7 @@ def hotline(request: HttpRequest) -> HttpResponse:
         result = case_intake(user=actor.user, data=form.intake_input(request), actor=actor)
     except ActionError as exc:
         return render(
-            request, template, _context(request, form, service_errors(exc)), status=exc.status
+            request, template, _context(request, form, service_errors(exc)), status=page_status(exc)
         )
     url = reverse("dispatch:field-hotline-done", args=[result.case.id])
     return redirect(url if result.created else f"{url}?repeat=1")

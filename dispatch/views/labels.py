@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.models import Status
 from core.roles import Role
-from dispatch.errors import ActionError
+from dispatch.errors import ActionError, Invalid
 from dispatch.workflow import BY_ACTION, VerifyResult
 
 MAX_PHOTOS = 9  # per action or report, as the API allows
@@ -47,6 +47,12 @@ def role_label(value: str) -> str:
         return str(Role(value).label) if value else ""
     except ValueError:
         return value
+
+
+def page_status(exc: ActionError) -> int:
+    """The status of a page that shows a service's refusal: a form the rules refused is
+    shown again with its messages (400, as for a form's own errors); the rest keep theirs."""
+    return 400 if isinstance(exc, Invalid) else exc.status
 
 
 def service_field_errors(exc: ActionError) -> dict[str, list[str]]:

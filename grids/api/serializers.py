@@ -34,7 +34,9 @@ class LocateResultSerializer(serializers.Serializer):
 
 class RegionSerializer(serializers.ModelSerializer):
     level_display = serializers.CharField(source="get_level_display", read_only=True)
-    parent_code = serializers.CharField(source="parent.code", read_only=True, default=None)
+    parent_code = serializers.CharField(
+        source="parent.code", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = Region

@@ -4,9 +4,8 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,8 +13,9 @@ from rest_framework.views import APIView
 from core.problems import Problem
 from grids import selectors
 from grids.crs import to_wgs84
-from grids.models import Level, Region
+from grids.models import Region
 
+from .filters import RegionFilter
 from .serializers import (
     LocateQuerySerializer,
     LocateResultSerializer,
@@ -71,27 +71,10 @@ class RegionListView(generics.ListAPIView):
     """Regions at any level, filtered by level, parent code or a name/code search."""
 
     serializer_class = RegionSerializer
-
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("level", int, description="1 区 · 2 街道 · 3 社区 · 4 网格"),
-            OpenApiParameter("parent", str, description="上级编码 / parent code"),
-            OpenApiParameter("q", str, description="名称或编码 / name or code"),
-        ]
-    )
-    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
-        return super().get(request, *args, **kwargs)
+    filterset_class = RegionFilter
 
     def get_queryset(self) -> QuerySet[Region]:
-        params = self.request.query_params
-        level = params.get("level")
-        if level and level not in {str(v) for v in Level.values}:
-            raise ValidationError({"level": [_("层级应为 1–4")]})
-        return selectors.region_list(
-            level=int(level) if level else None,
-            parent_code=params.get("parent"),
-            query=params.get("q"),
-        )
+        return selectors.region_list()
 
 
 class RegionDetailView(generics.RetrieveAPIView):

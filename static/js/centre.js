@@ -174,8 +174,9 @@
     // getAttribute: form.action would be the form's <input name="action">.
     fetchFragment(form.getAttribute("action"), { method: "POST", body: new FormData(form) })
       .then(function (r) {
-        // The answer is a panel: success, field errors (400), "someone else acted" (409),
-        // not permitted (403); anything else (a gone case, a server error) is not.
+        // The answer is a panel: success, field errors (400, 422), "someone else acted"
+        // (409), not allowed now (422), not permitted (403); anything else (a gone case, a
+        // server error) is not.
         if (r.html.indexOf('class="case-panel"') === -1) {
           buttons.forEach(function (b) {
             b.disabled = false;
@@ -186,7 +187,7 @@
         setPanel(r.html, { focus: true, pan: false });
         var alert = panelEl.querySelector(".panel-msg");
         if (alert && liveStatus) liveStatus.textContent = alert.textContent.trim();
-        if (config && (r.status === 200 || r.status === 409)) refreshAll();
+        if (config && (r.status === 200 || r.status === 409 || r.status === 422)) refreshAll();
       })
       .catch(function (err) {
         buttons.forEach(function (b) {

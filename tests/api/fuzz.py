@@ -218,8 +218,14 @@ def _has_nul(value: object) -> bool:
 
 
 def _positive_at(case: schemathesis.Case, location: ParameterLocation) -> bool:
+    # The coverage phase may leave a component unrecorded in a negative case, so the case's
+    # own mode counts too: rewriting a negative body could make it valid.
     meta = case.meta
-    return meta is not None and not meta.is_negative_at(location)
+    return (
+        meta is not None
+        and not meta.generation.mode.is_negative
+        and not meta.is_negative_at(location)
+    )
 
 
 def install_hooks(schema: OpenApiSchema, targets: Targets, app: "App") -> None:
@@ -252,7 +258,14 @@ def install_hooks(schema: OpenApiSchema, targets: Targets, app: "App") -> None:
         if case.headers and any(_needs_wire_form(v) for v in case.headers.values()):
             case.headers = CaseInsensitiveDict({k: _wire_form(v) for k, v in case.headers.items()})
         body = case.body
-        if isinstance(body, dict) and _positive_at(case, ParameterLocation.BODY):
+        # A changed body is validated again by schemathesis, which reads uploaded bytes as
+        # "not a string" and would then count a valid upload as negative: bodies with photos
+        # stay as generated.
+        if (
+            isinstance(body, dict)
+            and not body.get("photos")
+            and _positive_at(case, ParameterLocation.BODY)
+        ):
             label = case.operation.label
             # Half of the valid-looking bodies get real references; the other half keep what
             # was generated (well-formed, but naming nothing that exists).

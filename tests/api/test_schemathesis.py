@@ -89,7 +89,7 @@ def test_the_login_throttles_answer_keeps_to_the_schema() -> None:
         )
         allowed, _seconds = LoginThrottle().parse_rate(LoginThrottle.rate)
         for _ in range(allowed or 0):
-            assert case.call().status_code == 400  # wrong credentials, not yet throttled
+            assert case.call().status_code == 401  # wrong credentials, not yet throttled
         response = case.call()
     assert response.status_code == 429
     case.validate_response(

@@ -243,7 +243,7 @@ def test_photo_without_gps_and_no_point_or_address_is_refused(
     assert not list(media.rglob("*.jpg"))
 
 
-def test_text_file_named_jpg_gets_400_over_the_api(grid_worker: User, media: Path) -> None:
+def test_text_file_named_jpg_is_refused_over_the_api(grid_worker: User, media: Path) -> None:
     api = APIClient()
     api.force_authenticate(grid_worker)
     lng, lat = grid_point()
@@ -261,10 +261,11 @@ def test_text_file_named_jpg_gets_400_over_the_api(grid_worker: User, media: Pat
         },
         format="multipart",
     )
-    assert response.status_code == 400
+    # A file, as the schema asks, but no photo: the rules refuse it (422), naming the field.
+    assert response.status_code == 422
     body = response.json()
-    assert set(body["fields"]) == {"photos.0"}  # the first photo
-    assert "图片" in str(body["fields"]["photos.0"])  # "upload a valid image", in Chinese
+    assert set(body["fields"]) == {"photos"}
+    assert "图片" in str(body["fields"]["photos"])  # "not a valid image file", in Chinese
     assert not Case.objects.exists()
     assert not CaseNumberCounter.objects.exists()
     assert not list(media.rglob("*.jpg"))
@@ -288,6 +289,6 @@ def test_oversized_photo_over_the_api_names_the_field(grid_worker: User, media: 
         },
         format="multipart",
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "照片像素过大" in str(response.json()["fields"]["photos"])
     assert not Case.objects.exists()

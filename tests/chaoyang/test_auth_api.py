@@ -56,11 +56,14 @@ def test_a_token_of_a_deactivated_user_is_refused(user) -> None:
 
 
 def test_token_refused_for_wrong_password(user) -> None:
+    """Well-formed credentials of no account: 401, not a field error (nothing in the form
+    is wrong, the account is)."""
     response = APIClient().post("/api/v1/auth/token/", {"username": "wang", "password": "x"})
-    assert response.status_code == 400
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"]
     body = response.json()
-    assert body["code"] == "invalid" and body["fields"] == {}
-    assert body["detail"]  # "unable to log in with these credentials", not a field's fault
+    assert body["code"] == "authentication_failed" and "fields" not in body
+    assert body["detail"] == "用户名或密码不正确"
 
 
 def test_token_requires_fields() -> None:

@@ -272,11 +272,13 @@ def test_api_action_answers_each_outcome_with_a_clear_detail(pool: Pool) -> None
     r = _post(pool, "jianwai_operator", case.id, {"action": "dispatch", "department": dept})
     assert r.status_code == 403 and "派遣" in r.json()["detail"]
     assert r.json()["code"] == "permission_denied"
-    # 400: a required input is missing, named in the body.
+    # 422: a required input is missing, or names nothing, for this action (the rules).
     r = _post(pool, "jianwai_dispatcher", case.id, {"action": "dispatch"})
-    assert r.status_code == 400 and r.json()["detail"] and "department" in r.json()["fields"]
+    assert r.status_code == 422 and r.json()["detail"] and "department" in r.json()["fields"]
+    assert r.json()["code"] == "validation_failed"
     r = _post(pool, "jianwai_dispatcher", case.id, {"action": "dispatch", "department": 10**8})
-    assert r.status_code == 400 and "department" in r.json()["fields"]
+    assert r.status_code == 422 and "department" in r.json()["fields"]
+    # 400: not an action at all (the schema's list of actions).
     r = _post(pool, "jianwai_dispatcher", case.id, {"action": "fly"})
     assert r.status_code == 400 and "action" in r.json()["fields"]
     # 422: the right person, the wrong state (the body says which state and version).
@@ -309,7 +311,7 @@ def test_api_actions_accept_photos_as_multipart(pool: Pool) -> None:
     client = _client(pool, "jianwai_grid1")
     url = f"/api/v1/cases/{case.id}/actions/"
     r = client.post(url, {"action": "check_pass"}, format="multipart")
-    assert r.status_code == 400 and "photos" in r.json()["fields"]
+    assert r.status_code == 422 and "photos" in r.json()["fields"]
     photo = SimpleUploadedFile("p.jpg", tiny_jpeg(), content_type="image/jpeg")
     r = client.post(url, {"action": "check_pass", "photos": [photo]}, format="multipart")
     assert r.status_code == 200, r.json()
