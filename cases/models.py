@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.postgres.indexes import HashIndex
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from grids.models import Region
@@ -72,6 +73,7 @@ class Status(models.TextChoices):
     REPORTED = "reported", _("待受理")
     VERIFYING = "verifying", _("待核实")
     VERIFIED = "verified", _("已核实")
+    UNCONFIRMED = "unconfirmed", _("核实未发现")
     OPEN = "open", _("已立案")
     ESCALATED = "escalated", _("已上报区级")
     DISPATCHED = "dispatched", _("已派遣")
@@ -272,7 +274,8 @@ class CaseEvent(models.Model):
     )
     actor_role = models.CharField(_("操作角色"), max_length=32, blank=True)
     unit = models.CharField(_("单位"), max_length=100, blank=True)
-    at = models.DateTimeField(_("时间"), auto_now_add=True)
+    # A default, not auto_now_add: generated history writes the times its events happened.
+    at = models.DateTimeField(_("时间"), default=timezone.now)
     note = models.TextField(_("意见"), blank=True)
     data = models.JSONField(_("数据"), default=dict, blank=True)
 

@@ -1,7 +1,7 @@
-"""Who is acting: a user's roles by region and their departments, loaded once per request.
-
-Jurisdiction is decided here and only here: `may_act` for transitions, and the case
-selectors build their scoping filter from the same Actor.
+"""Who is acting: a user's roles by region and their departments, loaded once per request,
+and what they may see: `scope_q`, the one visibility rule every case list, page, tile, API
+and count starts from. What they may do is the transition table's `may_act`
+(dispatch/workflow.py), read from the same Actor.
 """
 
 from dataclasses import dataclass, field
@@ -10,11 +10,11 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import connection
+from django.db.models import Exists, OuterRef, Q
 
-from cases.models import Case
 from core.roles import Role
 
-from .workflow import Scope, Transition
+from .models import Assignment
 
 CENTRE_ROLES = frozenset({Role.INTAKE_OPERATOR, Role.SHIFT_LEAD, Role.DISPATCHER, Role.LEADER})
 
@@ -106,37 +106,29 @@ def request_actor(request: Any) -> Actor:
     return cached
 
 
-def centre_code(case: Case) -> str:
-    """The command centre that handles the case now: its street, or the district."""
-    if case.handling_level == "street" and case.street is not None:
-        return case.street.code
-    return settings.HOME_DISTRICT_CODE
-
-
-def case_region_code(case: Case) -> str | None:
-    """The most precise region code of the case (its grid), for coverage checks."""
-    if case.grid is not None:
-        return case.grid.code
-    return settings.HOME_DISTRICT_CODE if case.outside_jurisdiction else None
-
-
-def may_act(actor: Actor, transition: Transition, case: Case, department_id: int | None) -> bool:
-    """Role and jurisdiction only; the state check is the transition's own."""
-    for role in transition.roles:
-        if transition.scope is Scope.CENTRE and actor.role_at(role, centre_code(case)):
-            return True
-        if transition.scope is Scope.REGION and (
-            actor.role_covering(role, case_region_code(case))
-            or actor.role_at(role, settings.HOME_DISTRICT_CODE)
-        ):
-            return True
-        if transition.scope is Scope.GRID and actor.role_covering(role, case_region_code(case)):
-            return True
-        if (
-            transition.scope is Scope.DEPARTMENT
-            and role == Role.HANDLER
-            and department_id is not None
-            and department_id in actor.departments
-        ):
-            return True
-    return False
+def scope_q(actor: Actor) -> Q:
+    """The cases an actor may see, as a filter: the district everything; a street, community
+    or grid member the cases placed there; a department the cases ever dispatched to it (so a
+    handler still sees a case after returning it)."""
+    if actor.user.is_superuser or settings.HOME_DISTRICT_CODE in actor.all_region_codes():
+        return Q()
+    # By id, not by code: a plain indexed column the planner estimates well (a join on
+    # the region's code made it expect a few rows and pick a poor plan for a street).
+    by_level: dict[str, list[int]] = {"street_id": [], "community_id": [], "grid_id": []}
+    for code in actor.all_region_codes():
+        column = {9: "street_id", 12: "community_id", 15: "grid_id"}.get(len(code))
+        if column and code in actor.region_ids:
+            by_level[column].append(actor.region_ids[code])
+    q = Q(pk__in=[])
+    for column, ids in by_level.items():
+        if ids:
+            q |= Q(**{f"{column}__in": ids})
+    if actor.departments:
+        q |= Q(
+            Exists(
+                Assignment.objects.filter(
+                    case=OuterRef("pk"), department_id__in=list(actor.departments)
+                )
+            )
+        )
+    return q

@@ -10,41 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from cases.models import FINAL_STATUSES, Case, Light, Status
-from dispatch.actors import Actor, may_act
+from dispatch.actors import Actor, scope_q
 from dispatch.models import Assignment, Department
-from dispatch.workflow import TRANSITIONS
-
-
-def scope_q(actor: Actor) -> Q:
-    """The cases an actor may see, as a filter."""
-    if actor.user.is_superuser or settings.HOME_DISTRICT_CODE in actor.all_region_codes():
-        return Q()
-    # By id, not by code: a plain indexed column the planner estimates well (a join on
-    # the region's code made it expect a few rows and pick a poor plan for a street).
-    by_level: dict[str, list[int]] = {"street_id": [], "community_id": [], "grid_id": []}
-    for code in actor.all_region_codes():
-        column = {9: "street_id", 12: "community_id", 15: "grid_id"}.get(len(code))
-        if column and code in actor.region_ids:
-            by_level[column].append(actor.region_ids[code])
-    q = Q(pk__in=[])
-    for column, ids in by_level.items():
-        if ids:
-            q |= Q(**{f"{column}__in": ids})
-    if actor.departments:
-        q |= Q(
-            Exists(
-                Assignment.objects.filter(
-                    case=OuterRef("pk"), department_id__in=list(actor.departments)
-                )
-            )
-        )
-    return q
-
+from dispatch.workflow import TRANSITIONS, may_act
 
 # A case's grid, community and street are loaded for their codes and names only; their
 # boundaries (the street's has thousands of vertices) must never ride along.

@@ -1,7 +1,7 @@
-"""Case numbers, event rows and stored photos: the pieces every transition writes."""
+"""Case numbers and stored photos: pieces every report and transition writes (events are
+cases/events.py's)."""
 
 from datetime import date
-from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
@@ -26,31 +26,6 @@ def case_next_number(*, district_code: str, day: date) -> str:
         )
         (seq,) = cur.fetchone()
     return f"{district_code}-{day:%Y%m%d}-{seq:05d}"
-
-
-def event_record(
-    *,
-    case: Case,
-    action: str,
-    from_status: str,
-    to_status: str,
-    actor: User | None,
-    actor_role: str = "",
-    unit: str = "",
-    note: str = "",
-    data: dict[str, Any] | None = None,
-) -> CaseEvent:
-    return CaseEvent.objects.create(
-        case=case,
-        action=action,
-        from_status=from_status,
-        to_status=to_status,
-        actor=actor,
-        actor_role=actor_role,
-        unit=unit,
-        note=note,
-        data=data or {},
-    )
 
 
 def attachment_add(

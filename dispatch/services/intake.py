@@ -18,33 +18,24 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cases import events
 from cases.models import Attachment, Case, Category, Source, Status, Urgency
 from cases.services.photos import Photo, PhotoError, photo_ingest
-from cases.services.records import attachment_add, case_next_number, event_record
+from cases.services.records import attachment_add, case_next_number
 from core import crypto
-from core.roles import Role
 from dispatch import reference
 from dispatch.actors import Actor, actor_for
 from dispatch.errors import Forbidden, IdempotencyKeyReused, Invalid
 from dispatch.services import notify, sla
-from dispatch.workflow import VERIFY_SOURCES
+from dispatch.workflow import (
+    BY_ACTION,
+    INTAKE_CHANNELS,
+    OUTSIDE_ROLES,
+    VERIFY_SOURCES,
+    intake_channels,
+)
 from grids import selectors as grid_selectors
 from grids.crs import CRS, to_wgs84
-
-CENTRE_SOURCES: set[str] = {
-    Source.HOTLINE,
-    Source.WEB,
-    Source.PATROL,
-    Source.TRANSFER,
-    Source.OPEN311,
-}
-ALLOWED_SOURCES: dict[str, set[str]] = {
-    Role.GRID_WORKER: {Source.GRID_WORKER, Source.PATROL},
-    Role.INTAKE_OPERATOR: CENTRE_SOURCES,
-    Role.SHIFT_LEAD: CENTRE_SOURCES,
-    Role.DISPATCHER: CENTRE_SOURCES,
-}
-OUTSIDE_ROLES = {Role.INTAKE_OPERATOR, Role.SHIFT_LEAD}
 
 
 @dataclass
@@ -92,7 +83,7 @@ def _field_error(name: str, message: str) -> Invalid:
 
 
 def _validate(data: IntakeInput, roles: frozenset[str]) -> Category:
-    allowed = set().union(*(ALLOWED_SOURCES.get(r, set()) for r in roles))
+    allowed = intake_channels(roles)
     if not allowed:
         raise Forbidden(_("您的角色不能登记案件"))
     if data.source not in allowed:
@@ -249,27 +240,19 @@ def _create(
         case.citizen_phone_masked = crypto.mask_phone(phone)
     sla.start_stage(case, now)
     case.save(force_insert=True)
-    role = next(
-        (
-            r
-            for r in (Role.GRID_WORKER, Role.INTAKE_OPERATOR, Role.SHIFT_LEAD, Role.DISPATCHER)
-            if r in roles
-        ),
-        "",
+    # The role it was reported in: the first, in the intake rule's order, that may use the
+    # channel.
+    role = next((r for r, ch in INTAKE_CHANNELS.items() if r in roles and data.source in ch), "")
+    step = events.Step(
+        case_id=case.id, actor=user, role=role, to_status=case.status, deadline=case.deadline
     )
-    event = event_record(
-        case=case,
-        action="report",
-        from_status="",
-        to_status=case.status,
-        actor=user,
-        actor_role=role,
-        data={"source": data.source},
-    )
+    event = events.reported(step, source=data.source)
+    event.save()
     for photo in photos:
         attachment_add(case=case, photo=photo, kind=Attachment.Kind.BEFORE, event=event, user=user)
     if verify:
-        users = notify.recipients_for(case, "request_verify", None)
+        # A public report goes to its grid's workers as a request to verify would.
+        users = notify.recipients(BY_ACTION["request_verify"].notify, case, None)
         notify.notify_users(
             case=case, user_ids=users, kind="request_verify", message=f"案件 {case.number} 待核实"
         )

@@ -19,6 +19,7 @@ from django.utils.module_loading import import_string
 from cases.models import Case
 from core.roles import Role
 from dispatch.models import Assignment, DepartmentMembership, Notification
+from dispatch.workflow import Recipients
 from grids.models import Membership
 
 
@@ -123,26 +124,24 @@ def notify_users(*, case: Case, user_ids: Iterable[int], kind: str, message: str
     _write([Notification(user_id=u, case=case, kind=kind, message=message) for u in set(user_ids)])
 
 
-def recipients_for(case: Case, action: str, department_id: int | None) -> set[int]:
-    """Who needs to act next after `action`, by the closed loop."""
+def recipients(who: Recipients, case: Case, department_id: int | None) -> set[int]:
+    """The users the transition table's `notify` names for this case."""
+    if who is Recipients.NONE:
+        return set()
+    if who is Recipients.DEPARTMENT:
+        handlers = _handlers_of([department_id] if department_id else [])
+        return handlers.get(department_id or -1, set())
+    if who is Recipients.REPORTER:
+        return {case.reporter_id} if case.reporter_id else set()
     district = settings.HOME_DISTRICT_CODE
     centre = case.street.code if case.handling_level == "street" and case.street else district
-    grid = [case.grid.code] if case.grid else []
-    if action in ("dispatch",):
-        return _handlers_of([department_id] if department_id else []).get(
-            department_id or -1, set()
-        )
-    if action in ("request_verify", "report_done"):
-        return set().union(*_users_with_role_at(Role.GRID_WORKER, grid).values())
-    if action in ("return", "request_extension", "request_park", "escalate"):
-        target = district if action == "escalate" else centre
-        return set().union(*_users_with_role_at(Role.DISPATCHER, [target]).values())
-    if action in ("verify", "check_pass"):
-        return set().union(*_users_with_role_at(Role.SHIFT_LEAD, [centre]).values())
-    # A merge tells both reporters itself (transitions._merge): not the merged one twice.
-    if action == "close" and case.reporter_id:
-        return {case.reporter_id}
-    return set()
+    role, codes = {
+        Recipients.GRID_WORKERS: (Role.GRID_WORKER, [case.grid.code] if case.grid else []),
+        Recipients.CENTRE_DISPATCHERS: (Role.DISPATCHER, [centre]),
+        Recipients.DISTRICT_DISPATCHERS: (Role.DISPATCHER, [district]),
+        Recipients.CENTRE_LEADS: (Role.SHIFT_LEAD, [centre]),
+    }[who]
+    return set().union(*_users_with_role_at(role, codes).values())
 
 
 def deliver(notification_ids: list[int]) -> int:

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from cases import events
 from cases.models import Case, CaseEvent, Light, Status
 from dispatch import calendar, reference
 from dispatch.models import Stage, TimeUnit
@@ -179,7 +180,6 @@ def sweep_batch(*, now: datetime | None = None, limit: int = 2000) -> SweepResul
 
     now = now or timezone.now()
     escalate = _escalation_rule() == "supervise"
-    stamp = {"at": timezone.localtime(now).isoformat()}
     with transaction.atomic():
         red = _claim(_RED_SQL, now, limit)
         red_ids = [r[0] for r in red]
@@ -194,35 +194,16 @@ def sweep_batch(*, now: datetime | None = None, limit: int = 2000) -> SweepResul
             Case.objects.filter(id__in=[r[0] for r in yellow]).update(
                 light=Light.YELLOW, updated_at=now
             )
-        events = [
-            CaseEvent(
-                case_id=c, action="sla_red", from_status=st, to_status=st, note="超期", data=stamp
+
+        def step(case_id: int, status: str, note: str) -> events.Step:
+            return events.Step(
+                case_id=case_id, actor=None, from_status=status, to_status=status, note=note, at=now
             )
-            for c, st, _s, _l in red
-        ]
-        events += [
-            CaseEvent(
-                case_id=c,
-                action="auto_supervise",
-                from_status=st,
-                to_status=st,
-                note="超期自动督办",
-                data=stamp,
-            )
-            for c, st in to_supervise
-        ]
-        events += [
-            CaseEvent(
-                case_id=c,
-                action="sla_yellow",
-                from_status=st,
-                to_status=st,
-                note="即将超期",
-                data=stamp,
-            )
-            for c, st, _s, _l in yellow
-        ]
-        CaseEvent.objects.bulk_create(events, batch_size=2000)
+
+        rows = [events.sla_red(step(c, st, "超期")) for c, st, _s, _l in red]
+        rows += [events.auto_supervised(step(c, st, "超期自动督办")) for c, st in to_supervise]
+        rows += [events.sla_yellow(step(c, st, "即将超期")) for c, st, _s, _l in yellow]
+        CaseEvent.objects.bulk_create(rows, batch_size=2000)
         notify_light_changes(red_ids=red_ids, yellow_ids=[r[0] for r in yellow])
     return SweepResult(yellow=len(yellow), red=len(red), escalated=len(to_supervise))
 

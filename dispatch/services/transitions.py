@@ -1,57 +1,47 @@
 """case_act: the one way a case changes after intake.
 
 Lock the row, check role and jurisdiction against the transition table, check the state,
-validate the input, apply, write the event, schedule notifications after commit. Photos
-are decoded before the lock is taken so the lock is held for milliseconds.
+validate the input, run the transition's effect, set its status and clock, write its event,
+store its photos, tell its recipients after commit. Everything an action means is read from
+its row of the table (dispatch/workflow.py); nothing here names an action but the merge's
+second lock. Photos are decoded before the lock is taken so the lock is held for
+milliseconds.
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import replace
 
 from django.contrib.auth.models import User
-from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from cases.models import Attachment, Case, Satisfaction, Status
+from cases import events
+from cases.models import Attachment, Case, Status
 from cases.services.photos import Photo, PhotoError, photo_ingest
-from cases.services.records import attachment_add, event_record
-from dispatch.actors import Actor, actor_for, may_act
+from cases.services.records import attachment_add
+from dispatch import effects
+from dispatch.actors import Actor, actor_for
+from dispatch.effects import ActionContext, ActionInput
 from dispatch.errors import Conflict, Forbidden, Invalid, InvalidState, NotFound
-from dispatch.models import Assignment, Department
-from dispatch.selectors import scope_q
+from dispatch.models import Assignment
 from dispatch.services import notify, sla
-from dispatch.workflow import BY_ACTION, Field, Transition, VerifyResult
+from dispatch.workflow import (
+    BY_ACTION,
+    FIELD_CHOICES,
+    Clock,
+    Field,
+    Transition,
+    VerifyResult,
+    may_act,
+)
+
+__all__ = [
+    "ActionInput",
+    "case_act",
+]  # ActionInput, the service's input, lives beside the effects that read it
 
 VERIFY_RESULTS = tuple(VerifyResult.values)
-
-
-@dataclass
-class ActionInput:
-    note: str = ""
-    photos: list[UploadedFile | bytes] = field(default_factory=list)
-    department_id: int | None = None
-    deadline: datetime | None = None
-    target_case: str = ""  # id or number of the case to merge into
-    satisfaction: str = ""
-    result: str = ""
-    expected_version: int | None = None
-
-
-@dataclass
-class _Ctx:
-    case: Case
-    actor: Actor
-    data: ActionInput
-    now: datetime
-    assignment: Assignment | None
-    transition: Transition
-    department: Department | None = None
-    target: Case | None = None
-    notify_extra: list[tuple[set[int], str, str]] = field(default_factory=list)
 
 
 def _present(data: ActionInput, f: Field, photos: list[Photo]) -> bool:
@@ -83,194 +73,21 @@ def _check_inputs(t: Transition, data: ActionInput, photos: list[Photo]) -> None
     }
     if missing:
         raise Invalid(_("缺少必填内容"), fields=missing)
-    if data.result and data.result not in VERIFY_RESULTS:
-        raise Invalid(
-            _("核实结果无效"),
-            fields={"result": [_("应为 confirmed 或 not_found")]},
-        )
-    if data.satisfaction and data.satisfaction not in Satisfaction.values:
-        raise Invalid(
-            _("满意度无效"),
-            fields={"satisfaction": [_("应为 satisfied、basically 或 unsatisfied")]},
-        )
+    for f, choices in FIELD_CHOICES.items():
+        value = getattr(data, f.value)
+        if f in t.inputs and value and value not in {v for v, _label in choices}:
+            message = _("“%(v)s”不是允许的取值") % {"v": value}
+            raise Invalid(message, fields={f.value: [message]})
 
 
-# --- per-action effects ---------------------------------------------------------------
-
-
-def _dispatch(c: _Ctx) -> None:
-    assert c.data.department_id is not None  # required by the table, checked before
-    dept = (
-        Department.objects.filter(id=c.data.department_id, active=True)
-        .select_related("region")
-        .first()
-    )
-    if dept is None:
-        raise Invalid(
-            _("部门不存在或已停用"),
-            fields={"department": [_("部门不存在或已停用")]},
-        )
-    case = c.case
-    if case.handling_level == "street":
-        ok = dept.level == Department.Level.STREET and case.street_id == dept.region_id
-    else:
-        ok = dept.level == Department.Level.DISTRICT
-    if not ok:
-        raise Invalid(
-            _("只能派遣给本级的部门"),
-            fields={"department": [_("只能派遣给本级的部门")]},
-        )
-    Assignment.objects.filter(case=case, active=True).update(active=False)
-    c.assignment = Assignment.objects.create(case=case, department=dept, dispatched_by=c.actor.user)
-    c.department = dept
-
-
-def _merge(c: _Ctx) -> None:
-    ref = str(c.data.target_case).strip()
-    # Only into a case the actor may see: another street's case "does not exist" here.
-    qs = Case.objects.filter(scope_q(c.actor)).select_for_update()
-    target = (qs.filter(id=int(ref)) if ref.isdigit() else qs.filter(number=ref)).first()
-    if target is not None and target.id == c.case.id:
-        raise Invalid(
-            _("不能把案件合并到它自己"),
-            fields={"target_case": [_("不能把案件合并到它自己")]},
-        )
-    if target is None:
-        raise Invalid(_("合并目标不存在"), fields={"target_case": [_("合并目标不存在")]})
-    if target.is_final:
-        raise Invalid(
-            _("不能合并到已结束的案件"),
-            fields={"target_case": [_("目标案件已结束")]},
-        )
-    c.case.merged_into = target
-    c.target = target
-    reporters = {r for r in (c.case.reporter_id, target.reporter_id) if r}
-    c.notify_extra.append((reporters, "merged", f"案件 {c.case.number} 已合并至 {target.number}"))
-
-
-def _escalate(c: _Ctx) -> None:
-    c.case.handling_level = "district"
-
-
-def _accept(c: _Ctx) -> None:
-    assert c.assignment is not None
-    c.assignment.accepted_at = c.now
-
-
-def _return(c: _Ctx) -> None:
-    assert c.assignment is not None
-    c.assignment.active = False
-    c.assignment.returned_at = c.now
-    c.case.return_count += 1
-
-
-def _report_done(c: _Ctx) -> None:
-    assert c.assignment is not None
-    c.assignment.done_at = c.now
-
-
-def _check_fail(c: _Ctx) -> None:
-    c.case.rework_count += 1
-    if c.assignment is not None:
-        c.assignment.done_at = None
-
-
-def _close(c: _Ctx) -> None:
-    c.case.closed_at = c.now
-    Assignment.objects.filter(case=c.case, active=True).update(active=False)
-    c.assignment = None
-
-
-def _request(kind: str) -> Callable[[_Ctx], None]:
-    def apply(c: _Ctx) -> None:
-        assert c.assignment is not None
-        if kind == Assignment.Request.EXTENSION:
-            deadline = c.data.deadline
-            assert deadline is not None
-            if deadline <= c.now or (c.case.deadline and deadline <= c.case.deadline):
-                raise Invalid(
-                    _("申请的时限必须晚于当前时限"),
-                    fields={"deadline": [_("申请的时限必须晚于当前时限")]},
-                )
-            c.assignment.requested_deadline = deadline
-        c.assignment.pending_request = kind
-        c.assignment.request_note = c.data.note
-
-    return apply
-
-
-def _decide(approve: bool) -> Callable[[_Ctx], None]:
-    def apply(c: _Ctx) -> None:
-        assert c.assignment is not None
-        kind = c.assignment.pending_request
-        if approve and kind == Assignment.Request.EXTENSION:
-            assert c.assignment.requested_deadline is not None
-            sla.move_deadline(c.case, c.now, c.assignment.requested_deadline)
-            c.case.extension_count += 1
-        c.assignment.pending_request = Assignment.Request.NONE
-        c.assignment.requested_deadline = None
-
-    return apply
-
-
-def _flag(value: bool) -> Callable[[_Ctx], None]:
-    def apply(c: _Ctx) -> None:
-        c.case.supervised = value
-
-    return apply
-
-
-def _reopen(c: _Ctx) -> None:
-    c.case.closed_at = None
-
-
-def _callback(c: _Ctx) -> None:
-    c.case.satisfaction = c.data.satisfaction
-
-
-def _open(c: _Ctx) -> None:
-    c.case.opened_at = c.now
-
-
-EFFECTS: dict[str, Callable[[_Ctx], None]] = {
-    "open": _open,
-    "dispatch": _dispatch,
-    "merge": _merge,
-    "escalate": _escalate,
-    "accept": _accept,
-    "return": _return,
-    "report_done": _report_done,
-    "check_fail": _check_fail,
-    "close": _close,
-    "request_extension": _request(Assignment.Request.EXTENSION),
-    "request_park": _request(Assignment.Request.PARK),
-    "approve_extension": _decide(True),
-    "reject_extension": _decide(False),
-    "approve_park": _decide(True),
-    "reject_park": _decide(False),
-    "supervise": _flag(True),
-    "unsupervise": _flag(False),
-    "reopen": _reopen,
-    "callback": _callback,
-}
-
-PHOTO_KIND = {
-    "report_done": Attachment.Kind.AFTER,
-    "check_pass": Attachment.Kind.CHECK,
-    "check_fail": Attachment.Kind.CHECK,
-    "verify": Attachment.Kind.BEFORE,
-}
-
-
-def _clock(c: _Ctx, from_status: str) -> None:
-    """Status changed: start the new stage's clock, except parking (stop) and unparking
-    (resume with the time that was left)."""
-    action = c.transition.action
-    if action == "approve_park":
+def _clock(c: ActionContext, clock: Clock, from_status: str) -> None:
+    if clock is Clock.PAUSE:
         sla.pause(c.case, c.now)
-    elif action == "unpark":
+    elif clock is Clock.RESUME:
         sla.resume(c.case, c.now)
-    elif c.case.status != from_status:
+    elif clock is Clock.EXTEND and c.extend_to is not None:
+        sla.move_deadline(c.case, c.now, c.extend_to)
+    elif clock is Clock.STAGE and c.case.status != from_status:
         sla.start_stage(c.case, c.now)
 
 
@@ -324,45 +141,42 @@ def case_act(
                 version=case.version,
             )
         now = timezone.now()
-        ctx = _Ctx(case, actor, data, now, assignment, transition)
+        ctx = ActionContext(case, actor, data, now, assignment)
         from_status = case.status
-        if (effect := EFFECTS.get(action)) is not None:
-            effect(ctx)
-        if transition.target is not None:
-            case.status = transition.target
-        _clock(ctx, from_status)
+        payload = transition.effect(ctx)
+        target = transition.target_for(data.result)
+        if target is not None:
+            case.status = target
+        _clock(ctx, transition.clock, from_status)
         case.version += 1
         case.save()
         if ctx.assignment is not None and ctx.assignment.pk:
             ctx.assignment.save()
         role = next((r for r in transition.roles if r in actor.roles), "")
-        event = event_record(
-            case=case,
-            action=action,
+        step = events.Step(
+            case_id=case.id,
+            actor=user,
+            role=role,
+            unit=actor.unit_label(role),
             from_status=from_status,
             to_status=case.status,
-            actor=user,
-            actor_role=role,
-            unit=actor.unit_label(role),
             note=data.note.strip(),
-            data=_event_data(ctx),
+            deadline=case.deadline,
+            at=now,
         )
+        event = events.WRITERS[transition.event](step, **payload)
+        event.save()
         for photo in photos:
-            attachment_add(
-                case=case, photo=photo, kind=PHOTO_KIND.get(action, "other"), event=event, user=user
-            )
+            kind = transition.photo_kind or Attachment.Kind.OTHER
+            attachment_add(case=case, photo=photo, kind=kind, event=event, user=user)
         if ctx.target is not None:
-            event_record(
-                case=ctx.target,
-                action="merged_from",
-                from_status=ctx.target.status,
-                to_status=ctx.target.status,
-                actor=user,
-                actor_role=role,
-                note=f"{case.number}",
-                data={"case_id": case.id},
-            )
-        _notify(ctx)
+            merged_into = ctx.target
+            events.merged_from(
+                replace(step, case_id=merged_into.id, from_status=merged_into.status,
+                        to_status=merged_into.status, note=case.number, deadline=None),
+                case_id=case.id,
+            ).save()  # fmt: skip
+        _notify(ctx, transition)
     return case
 
 
@@ -375,45 +189,19 @@ def _lock_merge_pair(action: str, case_id: int, actor: Actor, data: ActionInput)
     ref = str(data.target_case).strip()
     if not ref:
         return
-    target = (
-        Case.objects.filter(scope_q(actor))
-        .filter(**({"id": int(ref)} if ref.isdigit() else {"number": ref}))
-        .values_list("id", flat=True)
-        .first()
-    )
+    target = effects.target_of(actor, ref).values_list("id", flat=True).first()
     if target is None:
-        return  # _merge reports the missing target under the lock
+        return  # the merge effect reports the missing target under the lock
     ids = sorted({case_id, target})
     list(Case.objects.select_for_update().filter(id__in=ids).order_by("id").values_list("id"))
 
 
-def _event_data(c: _Ctx) -> dict[str, object]:
-    data: dict[str, object] = {}
-    if c.department is not None:
-        data["department_id"] = c.department.id
-        data["department"] = c.department.name
-    if c.target is not None:
-        data["merged_into"] = c.target.number
-    if c.data.result:
-        data["result"] = c.data.result
-    if c.data.satisfaction:
-        data["satisfaction"] = c.data.satisfaction
-    if c.data.deadline is not None:
-        data["requested_deadline"] = timezone.localtime(c.data.deadline).isoformat()
-    if c.case.deadline is not None:
-        data["deadline"] = timezone.localtime(c.case.deadline).isoformat()
-    return data
-
-
-def _notify(c: _Ctx) -> None:
+def _notify(c: ActionContext, t: Transition) -> None:
     dept_id = c.assignment.department_id if c.assignment else None
-    users = notify.recipients_for(c.case, c.transition.action, dept_id) - {c.actor.user.id}
+    users = notify.recipients(t.notify, c.case, dept_id) - {c.actor.user.id}
     if users:
         notify.notify_users(
-            case=c.case,
-            user_ids=users,
-            kind=c.transition.action,
-            message=f"案件 {c.case.number}:{c.transition.label}",
+            case=c.case, user_ids=users, kind=t.action, message=f"案件 {c.case.number}:{t.label}"
         )
     for user_ids, kind, message in c.notify_extra:
         notify.notify_users(case=c.case, user_ids=user_ids, kind=kind, message=message)

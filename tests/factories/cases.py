@@ -280,7 +280,7 @@ SETUPS: list[Setup] = sorted(
 def feasible(status: Status, setup: Setup) -> bool:
     if setup.citizen and status == S.REPORTED:
         return False
-    if not setup.citizen and status in (S.VERIFYING, S.VERIFIED):
+    if not setup.citizen and status in (S.VERIFYING, S.VERIFIED, S.UNCONFIRMED):
         return False
     if status == S.ESCALATED and not setup.district:
         return False
@@ -331,6 +331,7 @@ def path_to(status: Status, setup: Setup) -> list[str]:
         S.REPORTED: [],
         S.VERIFYING: [],
         S.VERIFIED: ["verify"],
+        S.UNCONFIRMED: ["verify:not_found"],
         S.OPEN: opened,
         S.ESCALATED: [*opened, "escalate"],
         S.DISPATCHED: sent,
@@ -351,8 +352,9 @@ def drive(demo: Demo, status: Status, setup: Setup = Setup(), street: str = "jia
     """A new case in `street`, taken to `status` through the real services."""
     assert feasible(status, setup), (status, setup)
     case = intake(demo, citizen=setup.citizen, street=street)
-    for action in path_to(status, setup):
-        case = act(demo, case, action)
+    for step in path_to(status, setup):
+        action, _sep, result = step.partition(":")  # "verify:not_found": with that result
+        case = act(demo, case, action, **({"result": result} if result else {}))
     case = Case.objects.select_related("grid", "street").get(id=case.id)
     assert case.status == status, (case.status, status, setup)
     return case
