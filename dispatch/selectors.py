@@ -11,9 +11,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import QuerySet
 
-from cases.models import FINAL_STATUSES, Case, Light, Status
+from cases.models import FINAL_STATUSES, Case
 from dispatch.actors import Actor, scope_q
 from dispatch.models import Assignment, Department
 from dispatch.workflow import TRANSITIONS, may_act
@@ -160,30 +160,6 @@ def duplicate_candidates(case: Case, limit: int = 10) -> QuerySet[Case]:
     """The same suggestions as cases, for pages that show more of them."""
     ids = [row.id for row in duplicate_rows(case, limit)]
     return Case.objects.filter(id__in=ids).order_by("created_at", "id")
-
-
-QUEUES: dict[str, Q] = {
-    "new": Q(status=Status.REPORTED),
-    "verifying": Q(status=Status.VERIFYING),
-    "to_open": Q(status=Status.VERIFIED) | Q(status=Status.REPORTED, verification_required=False),
-    # Street queues: escalated cases are the district's to dispatch (see the centre views).
-    "to_dispatch": Q(status=Status.OPEN) & Q(handling_level="street"),
-    "returned": Q(status=Status.RETURNED),
-    "to_check": Q(status=Status.DONE),
-    "to_close": Q(status=Status.CHECKED),
-    "requests": Q(
-        Exists(
-            Assignment.objects.filter(case=OuterRef("pk"), active=True).exclude(pending_request="")
-        )
-    ),
-    "overdue": Q(light=Light.RED),
-    "supervised": Q(supervised=True),
-}
-
-
-def queue_counts(actor: Actor) -> dict[str, int]:
-    qs = live(cases_visible(actor))
-    return qs.aggregate(**{name: Count("id", filter=q) for name, q in QUEUES.items()})
 
 
 def changes_since(actor: Actor, since: datetime) -> QuerySet[Case]:

@@ -16,8 +16,10 @@ from core.filters import (
     UtcDateTimeFilter,
     UtcDateTimeSerializerField,
 )
+from dispatch.actors import request_actor
 from dispatch.models import Assignment, Department
-from dispatch.selectors import QUEUES, live
+from dispatch.queues import QUEUE_KEYS, centre_for
+from dispatch.selectors import live
 
 
 class CaseFilter(django_filters.FilterSet):
@@ -36,7 +38,11 @@ class CaseFilter(django_filters.FilterSet):
     created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
     q = django_filters.CharFilter(method="filter_text", help_text="编号、地址或描述")
-    queue = django_filters.ChoiceFilter(choices=[(k, k) for k in QUEUES], method="filter_queue")
+    queue = django_filters.ChoiceFilter(
+        choices=[(k, k) for k in QUEUE_KEYS],
+        method="filter_queue",
+        help_text="指挥中心的队列(见 /cases/queues/);不在本中心的队列为空",
+    )
     supervised = StrictBooleanFilter()
     open = StrictBooleanFilter(method="filter_open", help_text="仅未结束的案件")
 
@@ -64,7 +70,10 @@ class CaseFilter(django_filters.FilterSet):
         )
 
     def filter_queue(self, qs: QuerySet[Case], name: str, value: str) -> QuerySet[Case]:
-        return live(qs).filter(QUEUES[value])
+        # The queue as the user's own centre defines it: the same rows its page lists.
+        centre = centre_for(request_actor(self.request))
+        queue = centre.queue(value) if centre else None
+        return live(qs).filter(queue.q) if queue else qs.none()
 
     def filter_open(self, qs: QuerySet[Case], name: str, value: bool) -> QuerySet[Case]:
         return live(qs) if value else qs

@@ -9,6 +9,7 @@ from rest_framework import serializers
 from cases.models import Attachment, Case, CaseEvent, Light, Source, Status, Urgency
 from core.filters import BIGINT_MAX
 from dispatch.models import Department
+from dispatch.queues import QUEUE_KEYS
 from dispatch.workflow import BY_ACTION, FIELD_CHOICES, Field
 from grids.crs import CRS
 
@@ -347,19 +348,25 @@ class IntakeResponseSerializer(serializers.Serializer):
         return AttachmentSerializer(rows, many=True, context=self.context).data  # type: ignore[return-value]
 
 
-class QueueCountsSerializer(serializers.Serializer):
-    """Live cases in each queue the user may see."""
+class CentreSerializer(serializers.Serializer):
+    level = serializers.ChoiceField(choices=["street", "district"])
+    code = serializers.CharField()
+    name = serializers.CharField()
 
-    new = serializers.IntegerField(help_text=_("新上报"))
-    verifying = serializers.IntegerField(help_text=_("核实中"))
-    to_open = serializers.IntegerField(help_text=_("待立案"))
-    to_dispatch = serializers.IntegerField(help_text=_("待派遣"))
-    returned = serializers.IntegerField(help_text=_("被回退"))
-    to_check = serializers.IntegerField(help_text=_("待核查"))
-    to_close = serializers.IntegerField(help_text=_("待结案"))
-    requests = serializers.IntegerField(help_text=_("待审批的申请"))
-    overdue = serializers.IntegerField(help_text=_("超期"))
-    supervised = serializers.IntegerField(help_text=_("督办"))
+
+class QueueCountSerializer(serializers.Serializer):
+    key = serializers.ChoiceField(choices=QUEUE_KEYS)
+    label = serializers.CharField()  # type: ignore[assignment]
+    count = serializers.IntegerField()
+
+
+class QueueCountsSerializer(serializers.Serializer):
+    """The user's command centre and its queues, each with its live cases (the list's
+    `queue` filter shows the same cases). Users without a centre role get no queues."""
+
+    centre = CentreSerializer(allow_null=True)
+    total = serializers.IntegerField(help_text=_("可见的在办案件数"))
+    queues = QueueCountSerializer(many=True)
 
 
 class ChangesSerializer(serializers.Serializer):

@@ -19,7 +19,7 @@ from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from cases.models import Case, CaseEvent
-from dispatch import selectors
+from dispatch import queues, selectors
 from dispatch.actors import request_actor
 from dispatch.models import Department
 from dispatch.services.intake import IntakeInput, case_intake
@@ -225,7 +225,23 @@ class QueueCountsView(APIView):
 
     @extend_schema(responses=QueueCountsSerializer)
     def get(self, request: Request) -> Response:
-        return Response(QueueCountsSerializer(selectors.queue_counts(request_actor(request))).data)
+        actor = request_actor(request)
+        centre = queues.centre_for(actor)
+        if centre is None:
+            return Response({"centre": None, "total": 0, "queues": []})
+        counts = queues.queue_counts(actor, centre)
+        body = {
+            "centre": {
+                "level": centre.level,
+                "code": centre.region.code,
+                "name": centre.region.name,
+            },
+            "total": counts["total"],
+            "queues": [
+                {"key": q.key, "label": q.label, "count": counts[q.key]} for q in centre.queues
+            ],
+        }
+        return Response(QueueCountsSerializer(body).data)
 
 
 class ChangesView(APIView):

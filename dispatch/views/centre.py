@@ -9,14 +9,14 @@ polls for changes.
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
-from typing import Any, Literal
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.gis.db.models.functions import Envelope
 from django.core.paginator import Paginator
 from django.db import models
-from django.db.models import Count, Q, QuerySet
+from django.db.models import QuerySet
 from django.http import (
     FileResponse,
     Http404,
@@ -33,10 +33,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
-from cases.models import Attachment, Case, Light, Status
-from dispatch import calendar, case_tiles, selectors
-from dispatch.actors import CENTRE_ROLES, Actor, request_actor
+from cases.models import Attachment, Case, Light
+from dispatch import calendar, case_tiles, queues, selectors
+from dispatch.actors import Actor, request_actor
 from dispatch.errors import Conflict, Forbidden, Invalid, NotFound
+from dispatch.queues import Centre, Queue, centre_for
 from dispatch.services.transitions import case_act
 from dispatch.workflow import BY_ACTION
 from grids.models import Region
@@ -49,73 +50,6 @@ PAGE_SIZE = 25
 
 
 STALE_MESSAGE = gettext_lazy("案件已被他人处理,以下是最新状态,请核对后再操作。")
-
-
-@dataclass(frozen=True)
-class Queue:
-    key: str
-    label: Any
-    q: Q
-
-
-Q_ = selectors.QUEUES
-AT_STREET = Q(handling_level="street")
-AT_DISTRICT = Q(handling_level="district")
-STREET_QUEUES = [
-    Queue("new", gettext_lazy("新上报"), Q_["new"]),
-    Queue("verifying", gettext_lazy("待核实"), Q_["verifying"]),
-    Queue("to_open", gettext_lazy("待立案"), Q_["to_open"]),
-    Queue("to_dispatch", gettext_lazy("待派遣"), Q_["to_dispatch"]),
-    Queue("returned", gettext_lazy("已回退"), Q_["returned"] & AT_STREET),
-    Queue("to_check", gettext_lazy("待核查"), Q_["to_check"]),
-    Queue("to_close", gettext_lazy("待结案"), Q_["to_close"]),
-    Queue("requests", gettext_lazy("延期/挂账申请"), Q_["requests"] & AT_STREET),
-    Queue("overdue", gettext_lazy("超期(红灯)"), Q_["overdue"]),
-    Queue("supervised", gettext_lazy("督办"), Q_["supervised"]),
-]
-# The district centre works on what streets escalated and on what is supervised; returns
-# and requests count only where the district handles the case.
-DISTRICT_QUEUES = [
-    Queue(
-        "escalated",
-        gettext_lazy("街道上报待派遣"),
-        Q(status=Status.ESCALATED) | (Q(status=Status.OPEN) & AT_DISTRICT),
-    ),
-    Queue("supervised", gettext_lazy("督办"), Q_["supervised"]),
-    Queue("overdue", gettext_lazy("超期(红灯)"), Q_["overdue"]),
-    Queue("returned", gettext_lazy("区级部门回退"), Q_["returned"] & AT_DISTRICT),
-    Queue("requests", gettext_lazy("延期/挂账申请"), Q_["requests"] & AT_DISTRICT),
-    Queue(
-        "in_progress",
-        gettext_lazy("区级在办"),
-        AT_DISTRICT & Q(status__in=[Status.DISPATCHED, Status.ACCEPTED, Status.DONE]),
-    ),
-]
-
-
-@dataclass(frozen=True)
-class Centre:
-    level: Literal["street", "district"]
-    region: Region
-    queues: list[Queue]
-
-    def queue(self, key: str) -> Queue | None:
-        return next((q for q in self.queues if q.key == key), None)
-
-
-def centre_for(actor: Actor) -> Centre | None:
-    """The centre a user works in: the district's if they hold a centre role there, else
-    their street's; None without a centre role."""
-    home = settings.HOME_DISTRICT_CODE
-    codes = {c for role in CENTRE_ROLES for c in actor.regions.get(role, frozenset())}
-    if home in codes:
-        region = Region.objects.only("id", "code", "name").get(code=home)
-        return Centre("district", region, DISTRICT_QUEUES)
-    streets = sorted(c for c in codes if len(c) == 9)
-    if not streets:
-        return None
-    region = Region.objects.only("id", "code", "name").get(code=streets[0])
-    return Centre("street", region, STREET_QUEUES)
 
 
 @dataclass(frozen=True)
@@ -147,14 +81,7 @@ def live_cases(actor: Actor) -> QuerySet[Case]:
 
 
 def queue_counts(ctx: Ctx) -> dict[str, int]:
-    if ctx.centre.level == "street":
-        counts = selectors.queue_counts(ctx.actor)
-    else:
-        counts = live_cases(ctx.actor).aggregate(
-            **{q.key: Count("id", filter=q.q) for q in ctx.centre.queues}
-        )
-    counts["total"] = live_cases(ctx.actor).count()
-    return counts
+    return queues.queue_counts(ctx.actor, ctx.centre)
 
 
 def is_fragment(request: HttpRequest) -> bool:
