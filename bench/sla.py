@@ -147,7 +147,7 @@ def run() -> list[Entry]:
         raw_s = time.perf_counter() - t
     assert flagged >= N_DUE, f"the raw UPDATE flagged {flagged} rows"
 
-    beat = float(getattr(settings, "SLA_SWEEP_SECONDS", 30.0))
+    beat = float(settings.SLA_SWEEP_SECONDS)
     return [
         Entry(
             "sla.due_10k_of_100k.flagged_after",

@@ -44,7 +44,7 @@ class DemoUser:
 
 
 def demo_password() -> str:
-    return str(getattr(settings, "DEMO_PASSWORD", "chaoyang2026"))
+    return str(settings.DEMO_PASSWORD)
 
 
 def _street_roles(street: Region) -> list[tuple[str, Role, Region, str]]:

@@ -27,8 +27,6 @@ from django.utils import timezone
 from core.shared_cache import SharedVersionCache
 
 US = 1_000_000  # positions are integer microseconds: sums and inverses stay exact
-DEFAULT_WORK_PERIODS = "08:30-12:00,13:30-17:30"
-DEFAULT_REFRESH_SECONDS = 5.0
 # About 10 years of Mon–Fri: a longer limit is a data-entry mistake (and refusing it bounds
 # every search below).
 MAX_WORK_DAYS = 2610
@@ -91,7 +89,7 @@ def parse_work_periods(raw: str) -> WorkPeriods:
 
 
 def work_periods() -> WorkPeriods:
-    raw = getattr(settings, "SLA_WORK_PERIODS", DEFAULT_WORK_PERIODS)
+    raw = settings.SLA_WORK_PERIODS
     if not isinstance(raw, str):
         raise ImproperlyConfigured(f"SLA_WORK_PERIODS must be a string, not {raw!r}")
     return parse_work_periods(raw)
@@ -186,7 +184,7 @@ def _load() -> _Days:
 
 def refresh_seconds() -> float:
     """How often a process checks whether cached reference data changed elsewhere."""
-    return float(getattr(settings, "SLA_CALENDAR_REFRESH_SECONDS", DEFAULT_REFRESH_SECONDS))
+    return float(settings.SLA_CALENDAR_REFRESH_SECONDS)
 
 
 # Overrides live in each process until they change anywhere (see core.shared_cache).

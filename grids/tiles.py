@@ -27,7 +27,6 @@ BUFFER = 64  # pixels of geometry kept beyond the tile edge so strokes don't end
 VERSION_CACHE_KEY = "grids:territory-version"
 # Seconds a computed territory version is trusted; overridable so tests can see changes
 # immediately. Edits by another process show up at most this late.
-DEFAULT_VERSION_TTL = 5
 TILE_CACHE_TTL = 24 * 3600  # keys carry the version, so this only bounds memory use
 
 
@@ -120,7 +119,7 @@ def territory_version() -> str:
         stamp = agg["last"].isoformat() if agg["last"] else "-"
         raw = f"{agg['n']}:{agg['last_id']}:{stamp}"
         version = hashlib.sha256(raw.encode()).hexdigest()[:16]
-        ttl = getattr(settings, "MAP_TERRITORY_VERSION_TTL", DEFAULT_VERSION_TTL)
+        ttl = settings.MAP_TERRITORY_VERSION_TTL
         cache.set(VERSION_CACHE_KEY, version, ttl)
     return str(version)
 

@@ -187,6 +187,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "sla-sweep": {"task": "dispatch.tasks.sla_sweep", "schedule": SLA_SWEEP_SECONDS},
 }
 
+# How long a map tile of the territory trusts its cached version of the boundaries (seconds).
+MAP_TERRITORY_VERSION_TTL = env.float("MAP_TERRITORY_VERSION_TTL", default=5.0)
+# Processes that read and check a large population import in parallel (0: up to 4, by CPUs).
+POPULATION_IMPORT_WORKERS = env.int("POPULATION_IMPORT_WORKERS", default=0)
+
 # Maps draw our own boundaries; a basemap is optional (no internet by default).
 MAP_TILE_URL = env("MAP_TILE_URL", default="")
 MAP_TILE_ATTRIBUTION = env("MAP_TILE_ATTRIBUTION", default="")

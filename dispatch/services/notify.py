@@ -48,7 +48,7 @@ class LogSmsSender:
 
 @lru_cache(maxsize=1)
 def senders() -> tuple[Sender, ...]:
-    return tuple(import_string(path)() for path in getattr(settings, "NOTIFY_SENDERS", []))
+    return tuple(import_string(path)() for path in settings.NOTIFY_SENDERS)
 
 
 def _senders_changed(*, setting: str, **kwargs: object) -> None:

@@ -35,7 +35,7 @@ FALLBACK_LIMITS: dict[str, list[Any]] = {
 
 
 def warning_share() -> float:
-    return float(getattr(settings, "SLA_WARNING_SHARE", 0.8))
+    return float(settings.SLA_WARNING_SHARE)
 
 
 def policy_snapshot(*, category_id: int, urgency: str) -> dict[str, Any]:
@@ -171,7 +171,7 @@ ORDER BY warning_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED
 
 def _escalation_rule() -> str:
     """What an overdue case triggers: "supervise" (督办 flag, seen by the district) or ""."""
-    return str(getattr(settings, "SLA_RED_ACTION", "supervise"))
+    return str(settings.SLA_RED_ACTION)
 
 
 def sweep_batch(*, now: datetime | None = None, limit: int = 2000) -> SweepResult:

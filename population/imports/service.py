@@ -98,8 +98,8 @@ def _workers(estimated: int, requested: int | None) -> int:
         return max(1, requested)
     if estimated < PARALLEL_FROM_ROWS:
         return 1
-    configured = getattr(settings, "POPULATION_IMPORT_WORKERS", None)
-    return max(1, int(configured) if configured else min(4, os.cpu_count() or 1))
+    configured = settings.POPULATION_IMPORT_WORKERS
+    return max(1, configured if configured else min(4, os.cpu_count() or 1))
 
 
 Prepared = tuple[list[rowprep.Staged], list[tuple[int, str]], int]
