@@ -109,7 +109,9 @@ def request_actor(request: Any) -> Actor:
 def scope_q(actor: Actor) -> Q:
     """The cases an actor may see, as a filter: the district everything; a street, community
     or grid member the cases placed there; a department the cases ever dispatched to it (so a
-    handler still sees a case after returning it)."""
+    handler still sees a case after returning it); and anyone the cases they reported (a grid
+    worker who reports a problem just outside their grid still follows it — on the pages,
+    through the API, on the map, in every count alike)."""
     if actor.user.is_superuser or settings.HOME_DISTRICT_CODE in actor.all_region_codes():
         return Q()
     # By id, not by code: a plain indexed column the planner estimates well (a join on
@@ -119,7 +121,7 @@ def scope_q(actor: Actor) -> Q:
         column = {9: "street_id", 12: "community_id", 15: "grid_id"}.get(len(code))
         if column and code in actor.region_ids:
             by_level[column].append(actor.region_ids[code])
-    q = Q(pk__in=[])
+    q = Q(reporter_id=actor.user.pk)
     for column, ids in by_level.items():
         if ids:
             q |= Q(**{f"{column}__in": ids})

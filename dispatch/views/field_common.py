@@ -62,23 +62,11 @@ def in_my_grids(actor: Actor) -> Q:
 
 
 def visible_case(actor: Actor, case_id: int) -> Case | None:
-    """A case the actor may see, or one they reported themselves (a grid worker may
-    report a problem just outside their own grid and still wants to follow it)."""
-    case = selectors.case_get(actor, case_id)
-    if case is None:
-        case = (
-            selectors.with_places(Case.objects.all(), "category__parent", "reporter", "merged_into")
-            .filter(id=case_id, reporter=actor.user)
-            .first()
-        )
-    return case
+    return selectors.case_get(actor, case_id)
 
 
 def visible_cases(actor: Actor) -> QuerySet[Case]:
-    scope = selectors.scope_q(actor)
-    if not scope:  # the whole district; `Q() | q` would narrow it to q alone
-        return Case.objects.all()
-    return Case.objects.filter(scope | Q(reporter=actor.user))
+    return selectors.cases_visible(actor)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from PIL import Image
 from pytest_django.fixtures import Settings
 from rest_framework.test import APIClient
@@ -437,3 +438,33 @@ def test_filters_take_any_offset_and_plain_booleans(demo: None) -> None:
     assert made["id"] in [c["id"] for c in far.json()["results"]]
     past = lead.get(URL, {"created_before": "2001-01-01T00:00:00-18:01", "open": "false"})
     assert past.status_code == 200 and past.json()["count"] == 0
+
+
+def test_a_grid_worker_follows_a_report_made_outside_their_grid_everywhere(demo: None) -> None:
+    """One visibility rule: a reporter sees what they reported — through the API as on the
+    field pages — even in another grid of the street; a colleague of that other grid does
+    not gain their other cases."""
+    other_grid = (
+        Region.objects.filter(level=4, code__startswith="110105001")
+        .exclude(code__in=[GRID1, "110105001001002"])
+        .order_by("code")
+        .first()
+    )
+    assert other_grid is not None
+    lng, lat = grid_point(other_grid.code)
+    api = client_for("jianwai_grid1")
+    made = api.post(URL, form(lng=lng, lat=lat), format="json").json()
+    assert made["grid"]["code"] == other_grid.code
+    assert api.get(f"{URL}{made['id']}/").status_code == 200
+    assert made["id"] in [c["id"] for c in api.get(URL).json()["results"]]
+    assert api.get(f"{URL}{made['id']}/events/").status_code == 200
+    page = Client()
+    page.force_login(User.objects.get(username="jianwai_grid1"))
+    assert page.get(f"/field/cases/{made['id']}/").status_code == 200
+    # Someone else's report in that grid stays out of sight.
+    theirs = (
+        client_for("jianwai_operator")
+        .post(URL, hotline_form(lng=lng, lat=lat + 0.0001), format="json")
+        .json()
+    )
+    assert api.get(f"{URL}{theirs['id']}/").status_code == 404
