@@ -114,11 +114,6 @@ def coverage_notice(today: date, *, horizon_days: int = 60) -> date | None:
     return last if (last - today).days <= horizon_days else None
 
 
-def is_covered(d: date) -> bool:
-    first, last = calendar_coverage()
-    return first <= d <= last
-
-
 @lru_cache(maxsize=1)
 def _package_exceptions() -> dict[int, bool]:
     """Covered days whose status differs from Mon–Fri, as chinese_calendar.is_workday decides.

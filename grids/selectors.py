@@ -2,7 +2,6 @@
 
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.gis.geos import Point
 from django.db import connection
 from django.db.models import QuerySet
@@ -83,10 +82,3 @@ def region_search(qs: QuerySet[Region], query: str) -> QuerySet[Region]:
     if query.isdigit():
         return qs.filter(code__startswith=query)
     return qs.filter(name__icontains=query) if query else qs
-
-
-def regions_for_user(*, user: User | AnonymousUser) -> QuerySet[Region]:
-    """The regions a staff member belongs to (any role). Later features scope rows by these."""
-    if not user.is_authenticated:
-        return Region.objects.none()
-    return Region.objects.filter(memberships__user=user).distinct().order_by("level", "code")

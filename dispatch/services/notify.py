@@ -36,16 +36,6 @@ class EmailSender:
                 send_mail("朝阳网格通知", n.message, None, [n.user.email], fail_silently=True)
 
 
-class LogSmsSender:
-    """Stand-in for an SMS gateway (outside this machine): records what would be sent."""
-
-    sent: list[tuple[str, str]] = []
-
-    def send(self, notifications: list[Notification]) -> None:
-        for n in notifications:
-            self.sent.append((n.user.username, n.message))
-
-
 @lru_cache(maxsize=1)
 def senders() -> tuple[Sender, ...]:
     return tuple(import_string(path)() for path in settings.NOTIFY_SENDERS)
