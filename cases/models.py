@@ -1,8 +1,5 @@
-"""What is reported: categories, cases, photos and the append-only event log.
-
-What *happens* to a case (who may act, deadlines, departments) lives in dispatch/; this
-app only stores what a case is and what happened to it.
-"""
+"""What a case is: categories, cases, photos and the append-only event log (its kinds and
+writers are in cases/events.py). What may happen to a case is dispatch/'s."""
 
 from django.conf import settings
 from django.contrib.gis.db import models
