@@ -13,13 +13,13 @@ from openpyxl import load_workbook
 
 from core.roles import Role
 from grids.models import Membership, Region
+from grids.scope import scope_for_user
 from population.models import Person
 from population.selectors import (
     classify_person_query,
     housing_search,
     organisation_search,
     person_search,
-    population_scope,
 )
 from tests.factories.population import client_for, demo_grids, organisation_in, person_in
 
@@ -129,7 +129,7 @@ def test_a_community_role_sees_the_grids_of_its_community(world: dict[str, Any])
     community = Region.objects.get(code=world["grids"]["grid1"][:12])
     user = get_user_model().objects.create_user("community_worker", password="x")
     Membership.objects.create(user=user, region=community, role=Role.LEADER)
-    scope = population_scope(user)
+    scope = scope_for_user(user)
     names = set(person_search(scope, classify_person_query("")).values_list("name", flat=True))
     assert names == {"居民grid1", "居民grid2"}
     assert housing_search(scope, "").count() == 2
