@@ -158,6 +158,8 @@ def buildings_geojson(region: Region, *, limit: int = MAX_MAP_BUILDINGS) -> str:
     with their address and housing units (and, for a grid or community, current
     residents); capped for the map."""
     within = TerritorialScope.of_region(region)
+    if within.empty:  # another district: none of the rows lie in it
+        return json.dumps({"type": "FeatureCollection", "features": []})
     qs = Building.objects.filter(within.q()).filter(
         Q(location__isnull=False) | Q(footprint__isnull=False)
     )

@@ -160,3 +160,11 @@ def test_a_region_filter_outside_the_scope_finds_nothing(world: dict[str, Any]) 
     home = client_for("jianwai_grid1").get("/population/profile/")
     assert home["Location"].endswith(f"/population/profile/{world['grids']['grid1']}/")
     assert Person.objects.count() == 4
+
+
+def test_a_neighbouring_district_is_outside_every_scope(world: dict[str, Any]) -> None:
+    """Its profile and buildings are not the home district's under another name."""
+    client = client_for("district_leader")
+    assert client.get("/population/profile/110101/").status_code == 404
+    assert client.get("/population/regions/110101/buildings.geojson").status_code == 404
+    assert _names(client.get("/population/", {"region": "110101"})) == set()
