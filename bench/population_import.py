@@ -221,10 +221,11 @@ def _sample(path: Path, k: int, seed: int = 11) -> tuple[list[str], list[str]]:
 def search_timings(path: Path) -> list[Entry]:
     """Search at the imported size through the selectors a district user's page uses,
     beside the same lookups in plain SQL in the same run."""
-    from population.selectors import PopulationScope, classify_person_query, person_search
+    from grids.scope import EVERYTHING
+    from population.selectors import classify_person_query, person_search
 
     numbers, names = _sample(path, SEARCHES)
-    scope = PopulationScope(everything=True)
+    scope = EVERYTHING
 
     def ours(text: str) -> object:
         return list(person_search(scope, classify_person_query(text)).values_list("id")[:50])

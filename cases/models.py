@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from grids.models import Region
+from grids.models import Placed, placement_fk
 
 
 class Category(models.Model):
@@ -99,7 +99,7 @@ class Satisfaction(models.TextChoices):
     UNSATISFIED = "unsatisfied", _("不满意")
 
 
-class Case(models.Model):
+class Case(Placed):
     number = models.CharField(_("案件编号"), max_length=32, unique=True)
     # No single-column indexes where a composite one starts with the column (category,
     # grid; events' case): every report writes each index, and these answered nothing the
@@ -115,34 +115,10 @@ class Case(models.Model):
         _("紧急程度"), max_length=16, choices=Urgency.choices, default=Urgency.NORMAL
     )
     description = models.TextField(_("问题描述"), max_length=4000)
-    location = models.PointField(_("位置"), srid=4326, null=True, blank=True)
     address = models.CharField(_("地址"), max_length=300, blank=True)
-    # Found once at intake and stored, so every later filter is a plain index.
-    grid = models.ForeignKey(
-        Region,
-        verbose_name=_("网格"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-    )
-    community = models.ForeignKey(
-        Region,
-        verbose_name=_("社区"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    street = models.ForeignKey(
-        Region,
-        verbose_name=_("街道"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
+    # location, community and street come from Placed; grid is redeclared without an index
+    # of its own, which the (grid, status) index below already provides.
+    grid = placement_fk(_("网格"), db_index=False)
     outside_jurisdiction = models.BooleanField(_("非本辖区"), default=False)
     source = models.CharField(_("来源渠道"), max_length=16, choices=Source.choices)
     reporter = models.ForeignKey(

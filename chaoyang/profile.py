@@ -10,7 +10,7 @@ from django.db.models import Count, Q
 
 from cases.models import FINAL_STATUSES, Case, Light
 from grids.models import Level, Region
-from population.selectors import PopulationScope
+from grids.scope import TerritorialScope
 from population.stats import PopulationStats, region_stats_cached
 
 
@@ -31,16 +31,7 @@ class RegionProfile:
     children: list[Child] = field(default_factory=list)
 
 
-def _case_q(region: Region) -> Q:
-    if region.level == Level.DISTRICT:
-        return Q()
-    column = {Level.STREET: "street_id", Level.COMMUNITY: "community_id"}.get(
-        Level(region.level), "grid_id"
-    )
-    return Q(**{column: region.id})
-
-
-def _children(region: Region, stats: PopulationStats, scope: PopulationScope) -> list[Child]:
+def _children(region: Region, stats: PopulationStats, scope: TerritorialScope) -> list[Child]:
     """Sub-regions with their living population, from the profile's own counts per street
     (district) or per grid (a street's grids summed per community)."""
     if region.level == Level.GRID:
@@ -58,8 +49,9 @@ def _children(region: Region, stats: PopulationStats, scope: PopulationScope) ->
     return [Child(k, counts.get(k.id, 0), scope.covers(k.code)) for k in kids]
 
 
-def region_profile(region: Region, scope: PopulationScope) -> RegionProfile:
-    cases = Case.objects.filter(_case_q(region)).exclude(status__in=FINAL_STATUSES)
+def region_profile(region: Region, scope: TerritorialScope) -> RegionProfile:
+    cases = Case.objects.filter(TerritorialScope.of_region(region).q())
+    cases = cases.exclude(status__in=FINAL_STATUSES)
     open_counts = cases.aggregate(n=Count("id"), red=Count("id", filter=Q(light=Light.RED)))
     ancestors: list[Region] = []
     parent = region.parent

@@ -10,8 +10,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from chaoyang.profile import region_profile
+from grids.scope import scope_for_user
 from population.models import CareTag, HousingUse, Organisation
-from population.selectors import population_scope, region_in_scope
+from population.selectors import region_in_scope
 from population.stats import stats_as_dict
 
 
@@ -19,7 +20,7 @@ from population.stats import stats_as_dict
 @require_safe
 def profile_home(request: HttpRequest) -> HttpResponse:
     """The profile of the widest region the user works in."""
-    scope = population_scope(request.user)
+    scope = scope_for_user(request.user)
     if scope.empty:
         return render(request, "population/pages/no_scope.html", status=403)
     code = settings.HOME_DISTRICT_CODE if scope.everything else min(scope.codes, key=len)
@@ -29,7 +30,7 @@ def profile_home(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_safe
 def profile(request: HttpRequest, code: str) -> HttpResponse:
-    scope = population_scope(request.user)
+    scope = scope_for_user(request.user)
     if scope.empty:
         return render(request, "population/pages/no_scope.html", status=403)
     region = region_in_scope(scope, code)

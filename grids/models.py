@@ -5,12 +5,17 @@ table lets memberships, imports and map layers treat every level alike. Boundari
 stored in WGS 84 (SRID 4326); GCJ-02 and CGCS2000 are converted at the edges.
 """
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from core.roles import Role
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise  # a development dependency: types only
 
 
 class Level(models.IntegerChoices):
@@ -74,6 +79,47 @@ class Region(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
+
+
+def placement_fk(
+    verbose_name: "StrOrPromise", *, db_index: bool = True
+) -> "models.ForeignKey[Region | None, Region | None]":
+    """A link from a placed row to one level of the territory (see `Placed`).
+
+    `db_index=False` is for a model whose composite index already starts with the column.
+    """
+    return models.ForeignKey(
+        Region,
+        verbose_name=verbose_name,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=db_index,
+    )
+
+
+class Placed(models.Model):
+    """Anything placed in the territory by a point (a report, a building, an organisation).
+
+    The unit grid covering the point, and that grid's community and street, are found once
+    when the row is written (`grids.covering`, the one point → grid definition) and stored,
+    so every later filter by territory (`grids.scope`) is a plain indexed column. No row
+    points back from a region (related_name "+"), and a region with rows placed in it
+    cannot be deleted (PROTECT).
+
+    Each of the three columns gets its own index unless the model redeclares the field
+    with `placement_fk(..., db_index=False)` because a composite index of its own starts
+    with the column.
+    """
+
+    location = models.PointField(_("位置"), srid=4326, null=True, blank=True)
+    grid = placement_fk(_("网格"))
+    community = placement_fk(_("社区"))
+    street = placement_fk(_("街道"))
+
+    class Meta:
+        abstract = True
 
 
 class Membership(models.Model):

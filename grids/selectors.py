@@ -6,6 +6,7 @@ from django.contrib.gis.geos import Point
 from django.db import connection
 from django.db.models import QuerySet
 
+from .covering import POINT_PARAMS, covering_grids_sql
 from .models import Level, Region
 
 
@@ -19,27 +20,26 @@ class Location:
     district: Region
 
 
-# Point → grid with its ancestors in one statement. Plain SQL through Django's cursor: the
-# ORM spends more time composing the four-way self-join than the database spends answering
-# it, and this runs for every report and every map click (bench/locate.py).
-_LOCATE_SQL = """
+# Point → grid (grids.covering, the one definition) with the names of the grid and its
+# ancestors, in one statement. Plain SQL through Django's cursor: the ORM spends more time
+# composing the self-joins than the database spends answering them, and this runs for
+# every report and every map click (bench/locate.py).
+_LOCATE_SQL = f"""
 SELECT g.id, g.code, g.name, c.id, c.code, c.name, s.id, s.code, s.name, d.id, d.code, d.name
-FROM grids_region g
-JOIN grids_region c ON c.id = g.parent_id
-JOIN grids_region s ON s.id = c.parent_id
+FROM ({covering_grids_sql(f"SELECT 1 AS key, {POINT_PARAMS} AS geom")}) AS here
+JOIN grids_region g ON g.id = here.grid_id
+JOIN grids_region c ON c.id = here.community_id
+JOIN grids_region s ON s.id = here.street_id
 JOIN grids_region d ON d.id = s.parent_id
-WHERE g.level = 4 AND ST_Covers(g.boundary, ST_SetSRID(ST_MakePoint(%s, %s), 4326))
-ORDER BY g.code
-LIMIT 1
 """
 
 
 def locate(*, lng: float, lat: float) -> Location | None:
     """The unit grid covering a WGS 84 point, with its community, street and district.
 
-    ST_Covers (not ST_Contains) so points on a boundary belong somewhere; on an edge shared
-    by two grids the lower code wins, so the answer never depends on row order. The regions
-    are built fresh for each call: shared instances would outlive a rename.
+    What covers what is `grids.covering`'s one definition: a point on a boundary belongs
+    somewhere, and on an edge shared by two grids the lower code wins. The regions are
+    built fresh for each call: shared instances would outlive a rename.
     """
     with connection.cursor() as cur:
         cur.execute(_LOCATE_SQL, [lng, lat])

@@ -18,6 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdmin
 
+from grids.scope import EVERYTHING
+
 from . import services
 from .audit_export import AUDIT_HEADER, audit_row, audit_xlsx
 from .models import (
@@ -129,17 +131,11 @@ class PersonAdmin(admin.ModelAdmin):
     ) -> tuple[QuerySet[Person], bool]:
         """A full identity number, a masked fragment or a phone searches through the
         blind indexes and the area column, as on the search page."""
-        from .selectors import (
-            Mode,
-            PersonFilters,
-            PopulationScope,
-            classify_person_query,
-            person_search,
-        )
+        from .selectors import Mode, PersonFilters, classify_person_query, person_search
 
         query = classify_person_query(search_term)
         if query.mode in (Mode.ID_NUMBER, Mode.ID_FRAGMENT, Mode.PHONE, Mode.INVALID):
-            found = person_search(PopulationScope(everything=True), query, PersonFilters())
+            found = person_search(EVERYTHING, query, PersonFilters())
             return queryset.filter(pk__in=found.values("pk")), False
         return super().get_search_results(request, queryset, search_term)
 

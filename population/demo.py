@@ -19,6 +19,8 @@ from itertools import accumulate
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from grids.covering import covering_grids_sql
+
 from .demo_people import Grid, PeopleWriter, UnitRef, organisation_rows
 from .models import HousingUse, Person
 from .validators import normalise_address
@@ -93,10 +95,36 @@ def reserve_ids(table: str, count: int) -> list[int]:
 
 
 def random_points(wanted: dict[int, int], seed: int) -> dict[int, list[tuple[float, float]]]:
-    """`wanted[grid id]` seeded random points inside each grid, in one statement."""
+    """`wanted[grid id]` seeded random points inside each grid, each one placed in that
+    grid by the one point → grid definition (grids.covering), as a write would place it.
+
+    Points are drawn inside the grid, then rounded to 7 decimals (a centimetre), which can
+    carry a point drawn against an edge into the neighbouring grid, or onto a shared edge
+    that the lower grid code takes: such points are drawn again with another seed.
+    """
     out: dict[int, list[tuple[float, float]]] = {gid: [] for gid in wanted}
-    if not wanted:
-        return out
+    missing = {gid: k for gid, k in wanted.items() if k > 0}
+    for attempt in range(_DRAWS):
+        if not missing:
+            return out
+        drawn = _draw_points(missing, seed + attempt * _RESEED)
+        strays = _placed_elsewhere(drawn)
+        for gid, points in drawn.items():
+            out[gid] += [p for i, p in enumerate(points) if (gid, i) not in strays]
+        missing = {gid: wanted[gid] - len(out[gid]) for gid in missing}
+        missing = {gid: k for gid, k in missing.items() if k > 0}
+    if missing:
+        raise RuntimeError(f"seed_population: no points inside grids {sorted(missing)}")
+    return out
+
+
+_DRAWS = 5
+_RESEED = 7919
+
+
+def _draw_points(wanted: dict[int, int], seed: int) -> dict[int, list[tuple[float, float]]]:
+    """`wanted[grid id]` seeded random points drawn inside each grid, in one statement."""
+    out: dict[int, list[tuple[float, float]]] = {gid: [] for gid in wanted}
     ids, counts = zip(*sorted(wanted.items()), strict=True)
     with connection.cursor() as cur:
         cur.execute(
@@ -112,6 +140,37 @@ def random_points(wanted: dict[int, int], seed: int) -> dict[int, list[tuple[flo
         for gid, x, y in cur.fetchall():
             out[gid].append((round(x, 7), round(y, 7)))
     return out
+
+
+def _placed_elsewhere(points: dict[int, list[tuple[float, float]]]) -> set[tuple[int, int]]:
+    """(grid id, position) of the points that grids.covering places in another grid or in
+    none: one set-based statement over a temporary table with a GiST index, as imports
+    locate their points."""
+    rows = [(gid, i, x, y) for gid, pts in points.items() for i, (x, y) in enumerate(pts)]
+    if not rows:
+        return set()
+    gids, positions, xs, ys = (list(column) for column in zip(*rows, strict=True))
+    table = "population_demo_points"
+    covering = covering_grids_sql(f"SELECT gid, n, geom FROM {table}", keys=("gid", "n"))
+    with connection.cursor() as cur:
+        cur.execute(f"DROP TABLE IF EXISTS {table}")
+        cur.execute(
+            f"CREATE TEMPORARY TABLE {table} AS SELECT gid, n, "
+            f"ST_SetSRID(ST_MakePoint(lng, lat), 4326) AS geom "
+            f"FROM unnest(%s::bigint[], %s::int[], %s::float8[], %s::float8[]) "
+            f"AS u(gid, n, lng, lat)",
+            [gids, positions, xs, ys],
+        )
+        cur.execute(f"CREATE INDEX ON {table} USING gist (geom)")
+        cur.execute(f"ANALYZE {table}")
+        cur.execute(
+            f"SELECT d.gid, d.n FROM {table} d "
+            f"LEFT JOIN ({covering}) here ON here.gid = d.gid AND here.n = d.n "
+            f"WHERE here.grid_id IS DISTINCT FROM d.gid"
+        )
+        strays = {(gid, n) for gid, n in cur.fetchall()}
+        cur.execute(f"DROP TABLE {table}")
+    return strays
 
 
 def copy_rows(table: str, columns: Iterable[str], rows: Iterable[tuple[object, ...]]) -> int:

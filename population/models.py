@@ -17,43 +17,10 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from grids.models import Region
+from grids.models import Placed, Region
 
 
-class Located(models.Model):
-    """Anything with a place: its grid, community and street are found at write time."""
-
-    location = models.PointField(_("位置"), srid=4326, null=True, blank=True)
-    grid = models.ForeignKey(
-        Region,
-        verbose_name=_("网格"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    community = models.ForeignKey(
-        Region,
-        verbose_name=_("社区"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    street = models.ForeignKey(
-        Region,
-        verbose_name=_("街道"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-
-    class Meta:
-        abstract = True
-
-
-class Building(Located):
+class Building(Placed):
     address = models.CharField(_("地址"), max_length=200)
     address_norm = models.CharField(_("规范化地址"), max_length=200, unique=True)
     name = models.CharField(_("楼栋名称"), max_length=100, blank=True)
@@ -65,6 +32,9 @@ class Building(Located):
     class Meta:
         verbose_name = _("楼栋")
         verbose_name_plural = _("楼栋")
+        # These two repeat the indexes Placed's grid and street fields already have (as
+        # Organisation's (grid, kind) and (street, kind) make theirs redundant); kept as
+        # they are in the database until a migration of their own drops them.
         indexes = [models.Index(fields=["grid"]), models.Index(fields=["street"])]
 
     def __str__(self) -> str:
@@ -262,7 +232,7 @@ class CareTag(models.Model):
         return f"{self.person_id} {self.tag}"
 
 
-class Organisation(Located):
+class Organisation(Placed):
     class Kind(models.TextChoices):
         ENTERPRISE = "enterprise", _("企业")
         SHOP = "shop", _("个体工商户")

@@ -13,9 +13,11 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from grids.scope import scope_for_user
+
 from .models import Organisation, Person, RevealAudit
 from .protect import reveal_id_number, reveal_phone, scrub
-from .selectors import organisations_visible, persons_visible, population_scope
+from .selectors import organisations_visible, persons_visible
 from .validators import ValidationFailure, normalise_text
 
 REVEAL_PERMISSION = "population.reveal_personal_data"
@@ -85,7 +87,7 @@ def reveal_person(
     if field not in (Field.ID_NUMBER, Field.PHONE):
         raise RevealRefused(f"不能查看该字段 {field} / field cannot be revealed")
     with transaction.atomic():
-        person = persons_visible(population_scope(user)).filter(id=person_id).first()
+        person = persons_visible(scope_for_user(user)).filter(id=person_id).first()
         if person is None:
             raise NotVisible(person_id)
         enc = person.id_number_enc if field is Field.ID_NUMBER else person.phone_enc
@@ -106,7 +108,7 @@ def reveal_organisation_phone(
     staff, reason = _check(user, reason)
     with transaction.atomic():
         org: Organisation | None = (
-            organisations_visible(population_scope(user)).filter(id=organisation_id).first()
+            organisations_visible(scope_for_user(user)).filter(id=organisation_id).first()
         )
         if org is None:
             raise NotVisible(organisation_id)

@@ -1,9 +1,10 @@
 """Every read of the base databases, already scoped to what the user may see.
 
-A district role sees everything, a street role its street, a community role its
-community's grids, a grid worker their grids — judged by the grid and street stored on
-each row at write time, so every filter is a plain index. Population depends on grids
-only: the scope is built here from grids' memberships, not from dispatch's Actor.
+The scope is the territory's one (grids.scope.TerritorialScope, from the user's region
+memberships): a district role sees everything, a street role its street, a community role
+its community, a grid worker their grids — judged by the street, community and grid stored
+on each row at write time, so every filter is a plain index. People and housing units
+store no community: a community's are those of its grids.
 """
 
 import re
@@ -11,12 +12,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import F, Lookup, Q, QuerySet, Value
+from django.db.models import F, Lookup, QuerySet, Value
 from django.utils.translation import gettext_lazy as _
 
-from grids.models import Level, Membership, Region
+from grids.models import Region
+from grids.scope import TerritorialScope
 
 from .models import Building, HousingUnit, Organisation, Person
 from .protect import id_index, id_tail_index, phone_index
@@ -30,83 +30,7 @@ from .validators import (
 )
 
 
-@dataclass(frozen=True)
-class PopulationScope:
-    """What one user may see: everything, or some streets and some grids."""
-
-    everything: bool = False
-    street_ids: frozenset[int] = frozenset()
-    grid_ids: frozenset[int] = frozenset()  # held grids and every grid of held communities
-    codes: frozenset[str] = frozenset()  # the region codes of the memberships
-
-    @property
-    def empty(self) -> bool:
-        return not (self.everything or self.street_ids or self.grid_ids)
-
-    def q(self, *, grid: str = "grid_id", street: str = "street_id") -> Q:
-        """The rows in scope, as a filter on the model's stored grid and street."""
-        if self.everything:
-            return Q()
-        q = Q(pk__in=[])
-        if self.street_ids:
-            q |= Q(**{f"{street}__in": sorted(self.street_ids)})
-        if self.grid_ids:
-            q |= Q(**{f"{grid}__in": sorted(self.grid_ids)})
-        return q
-
-    def covers(self, code: str) -> bool:
-        """Whether a region (by code) lies wholly inside the scope."""
-        if self.everything:
-            return True
-        return any(code.startswith(c) for c in self.codes)
-
-
-NOTHING = PopulationScope()
-
-
-def population_scope(user: AbstractBaseUser | AnonymousUser) -> PopulationScope:
-    """The scope of a user from their memberships (any role); superusers see everything.
-
-    Department handlers have no territorial membership and see nobody: they act on cases,
-    not on the base databases.
-    """
-    if not user.is_authenticated:
-        return NOTHING
-    if getattr(user, "is_superuser", False):
-        return PopulationScope(everything=True)
-    rows = list(
-        Membership.objects.filter(user_id=user.pk).values_list(
-            "region_id", "region__level", "region__code"
-        )
-    )
-    codes = frozenset(code for _, _, code in rows)
-    if settings.HOME_DISTRICT_CODE in codes:
-        return PopulationScope(everything=True, codes=codes)
-    streets = {rid for rid, level, _ in rows if level == Level.STREET}
-    grids = {rid for rid, level, _ in rows if level == Level.GRID}
-    communities = [rid for rid, level, _ in rows if level == Level.COMMUNITY]
-    if communities:
-        grids |= set(
-            Region.objects.filter(parent_id__in=communities, level=Level.GRID).values_list(
-                "id", flat=True
-            )
-        )
-    return PopulationScope(street_ids=frozenset(streets), grid_ids=frozenset(grids), codes=codes)
-
-
-def region_q(region: Region, *, grid: str = "grid_id", street: str = "street_id") -> Q:
-    """Rows inside one region (any level), by the stored grid / street columns."""
-    if region.level == Level.DISTRICT:
-        return Q()
-    if region.level == Level.STREET:
-        return Q(**{street: region.id})
-    if region.level == Level.COMMUNITY:
-        # A semi-join on the community's grids keeps to the (grid, …) indexes.
-        return Q(**{f"{grid}__in": Region.objects.filter(parent_id=region.id).values("id")})
-    return Q(**{grid: region.id})
-
-
-def region_in_scope(scope: PopulationScope, code: str) -> Region | None:
+def region_in_scope(scope: TerritorialScope, code: str) -> Region | None:
     """The region with this code if the scope covers it, else None."""
     if not scope.covers(code):
         return None
@@ -116,11 +40,11 @@ def region_in_scope(scope: PopulationScope, code: str) -> Region | None:
 # --- lists ---------------------------------------------------------------------------------
 
 
-def persons_visible(scope: PopulationScope) -> QuerySet[Person]:
-    return Person.objects.filter(scope.q())
+def persons_visible(scope: TerritorialScope) -> QuerySet[Person]:
+    return Person.objects.filter(scope.q(community=False))
 
 
-def person_get(scope: PopulationScope, person_id: int) -> Person | None:
+def person_get(scope: TerritorialScope, person_id: int) -> Person | None:
     return (
         persons_visible(scope)
         .select_related("grid__parent", "street")
@@ -130,19 +54,19 @@ def person_get(scope: PopulationScope, person_id: int) -> Person | None:
     )
 
 
-def buildings_visible(scope: PopulationScope) -> QuerySet[Building]:
+def buildings_visible(scope: TerritorialScope) -> QuerySet[Building]:
     return Building.objects.filter(scope.q())
 
 
-def housing_visible(scope: PopulationScope) -> QuerySet[HousingUnit]:
-    return HousingUnit.objects.filter(scope.q())
+def housing_visible(scope: TerritorialScope) -> QuerySet[HousingUnit]:
+    return HousingUnit.objects.filter(scope.q(community=False))
 
 
-def organisations_visible(scope: PopulationScope) -> QuerySet[Organisation]:
+def organisations_visible(scope: TerritorialScope) -> QuerySet[Organisation]:
     return Organisation.objects.filter(scope.q())
 
 
-def organisation_get(scope: PopulationScope, org_id: int) -> Organisation | None:
+def organisation_get(scope: TerritorialScope, org_id: int) -> Organisation | None:
     return (
         organisations_visible(scope)
         .select_related("grid", "community", "street")
@@ -251,7 +175,7 @@ class PersonFilters:
 
 
 def person_search(
-    scope: PopulationScope, query: PersonQuery, filters: PersonFilters | None = None
+    scope: TerritorialScope, query: PersonQuery, filters: PersonFilters | None = None
 ) -> QuerySet[Person]:
     qs = persons_visible(scope)
     if query.mode is Mode.INVALID:
@@ -274,7 +198,7 @@ def person_search(
     if f.care_tag:
         qs = qs.filter(care_tags__tag=f.care_tag, care_tags__until__isnull=True)
     if f.region is not None:
-        qs = qs.filter(region_q(f.region))
+        qs = qs.filter(TerritorialScope.of_region(f.region).q(community=False))
     if query.mode is Mode.NAME or not scope.everything:
         # Within a street or grid, by name. Not newest first: the street's rows are
         # scattered through the primary key, and the planner, reading ORDER BY id DESC
@@ -286,7 +210,7 @@ def person_search(
 
 
 def housing_search(
-    scope: PopulationScope, raw: str, *, use: str = "", region: Region | None = None
+    scope: TerritorialScope, raw: str, *, use: str = "", region: Region | None = None
 ) -> QuerySet[HousingUnit]:
     """Housing units by address: the entry is normalised like stored addresses, so
     "建国路８８号楼２单元" finds "建国路88号2单元301"."""
@@ -300,7 +224,7 @@ def housing_search(
     if use:
         qs = qs.filter(use=use)
     if region is not None:
-        qs = qs.filter(region_q(region))
+        qs = qs.filter(TerritorialScope.of_region(region).q(community=False))
     # Scoped, by the address text (no index): ordering by the indexed key would have the
     # planner walk that index through every other street's units.
     order = ("address_norm", "id") if scope.everything else ("address", "id")
@@ -308,7 +232,7 @@ def housing_search(
 
 
 def organisation_search(
-    scope: PopulationScope, raw: str, *, kind: str = "", region: Region | None = None
+    scope: TerritorialScope, raw: str, *, kind: str = "", region: Region | None = None
 ) -> QuerySet[Organisation]:
     """Organisations by name, or by credit code (whole, or its first characters)."""
     qs = organisations_visible(scope)
@@ -326,5 +250,5 @@ def organisation_search(
     if kind:
         qs = qs.filter(kind=kind)
     if region is not None:
-        qs = qs.filter(region_q(region))
+        qs = qs.filter(TerritorialScope.of_region(region).q())
     return qs.select_related("grid", "street").order_by("name", "id")

@@ -17,6 +17,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from grids.models import Level, Region
+from grids.scope import TerritorialScope
 
 from .models import (
     Building,
@@ -30,7 +31,6 @@ from .models import (
     Residence,
     Sex,
 )
-from .selectors import region_q
 
 BAND_YEARS = 5
 LAST_BAND = 18  # 90 and over
@@ -108,7 +108,8 @@ def _write_stamp() -> int:
 def region_stats(region: Region, *, today: date | None = None) -> PopulationStats:
     today = today or timezone.localdate()
     stats = PopulationStats()
-    living = Person.objects.filter(region_q(region), status=PersonStatus.LIVING)
+    within = TerritorialScope.of_region(region)
+    living = Person.objects.filter(within.q(community=False), status=PersonStatus.LIVING)
     # One pass over the region's people: registration × sex × age band (age_band in SQL;
     # integer division, as the ages are never negative).
     band = RawSQL("LEAST((%s - birth_year) / %s, %s)", (today.year, BAND_YEARS, LAST_BAND))
@@ -134,45 +135,42 @@ def region_stats(region: Region, *, today: date | None = None) -> PopulationStat
 
     care = CareTag.objects.filter(
         Q(until__isnull=True) | Q(until__gte=today),
-        region_q(region, grid="person__grid_id", street="person__street_id"),
+        within.q("person__", community=False),
         person__status=PersonStatus.LIVING,
     )
     stats.care = dict(care.values_list("tag").annotate(n=Count("id")).order_by())
 
-    units = HousingUnit.objects.filter(region_q(region))
+    units = HousingUnit.objects.filter(within.q(community=False))
     stats.housing = dict(units.values_list("use").annotate(n=Count("id")).order_by())
     stats.housing_total = sum(stats.housing.values())
     if stats.housing_total:
         stats.rented_share = stats.housing.get(HousingUse.RENTED, 0) / stats.housing_total
 
-    orgs = Organisation.objects.filter(_located_q(region))
+    # Buildings and organisations store their community too: no semi-join for one.
+    orgs = Organisation.objects.filter(within.q())
     stats.organisations = dict(orgs.values_list("kind").annotate(n=Count("id")).order_by())
-    stats.buildings = Building.objects.filter(_located_q(region)).count()
+    stats.buildings = Building.objects.filter(within.q()).count()
     return stats
-
-
-def _located_q(region: Region) -> Q:
-    """Buildings and organisations store their community too: no semi-join needed."""
-    if region.level == Level.COMMUNITY:
-        return Q(community_id=region.id)
-    return region_q(region)
 
 
 def buildings_geojson(region: Region, *, limit: int = MAX_MAP_BUILDINGS) -> str:
     """The buildings of one region as a GeoJSON FeatureCollection (footprint, else point),
     with their address and housing units (and, for a grid or community, current
     residents); capped for the map."""
-    qs = Building.objects.filter(_located_q(region)).filter(
+    within = TerritorialScope.of_region(region)
+    if within.empty:  # another district: none of the rows lie in it
+        return json.dumps({"type": "FeatureCollection", "features": []})
+    qs = Building.objects.filter(within.q()).filter(
         Q(location__isnull=False) | Q(footprint__isnull=False)
     )
     b_sql, b_params = qs.values("id").order_by("id")[:limit].query.sql_with_params()
     # Units and residents are counted once per table through the region's own indexed
     # columns (grouped), not by a subquery per building.
-    units = HousingUnit.objects.filter(region_q(region)).values("building_id")
+    units = HousingUnit.objects.filter(within.q(community=False)).values("building_id")
     u_sql, u_params = units.annotate(n=Count("id")).order_by().query.sql_with_params()
     if region.level >= Level.COMMUNITY:
         residents = Residence.objects.filter(
-            region_q(region, grid="unit__grid_id", street="unit__street_id"),
+            within.q("unit__", community=False),
             until__isnull=True,
         ).values(building_id=F("unit__building_id"))
         r_sql, r_params = (

@@ -2,10 +2,11 @@
 
 Every kind goes through the same steps, each one set-based:
 
-1. locate: the distinct points of the file are matched to unit grids (ST_Covers, lowest
-   grid code on a shared edge, as grids.selectors.locate answers). The join is driven from
-   the grids over a GiST index on the points, so each grid polygon is prepared once;
-   residents of one building share a point, so there are far fewer points than rows.
+1. locate: the distinct points of the file are matched to unit grids by grids.covering,
+   the one point → grid definition (grids.selectors.locate answers the same). The join is
+   driven from the grids over a GiST index on the points, so each grid polygon is
+   prepared once; residents of one building share a point, so there are far fewer points
+   than rows.
 2. reject what the database must answer: points outside every grid, unknown buildings,
    persons or housing units. Rejected rows leave the staging table with their reason.
 3. collapse rows of the file that share a key (identity number, credit code, normalised
@@ -23,6 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+
+from grids.covering import covering_grids_sql
 
 from .staging import STAGE
 
@@ -97,13 +100,7 @@ class Merge:
         self.run(
             f"""
             CREATE TEMPORARY TABLE {WHERE} AS
-            SELECT DISTINCT ON (p.lng, p.lat) p.lng, p.lat,
-                   g.id AS grid_id, g.parent_id AS community_id, c.parent_id AS street_id
-            FROM grids_region g
-            JOIN {pts} p ON ST_Covers(g.boundary, p.geom)
-            JOIN grids_region c ON c.id = g.parent_id
-            WHERE g.level = 4
-            ORDER BY p.lng, p.lat, g.code
+            {covering_grids_sql(f"SELECT lng, lat, geom FROM {pts}", keys=("lng", "lat"))}
             """
         )
         self.run(f"CREATE UNIQUE INDEX ON {WHERE} (lng, lat)")

@@ -17,22 +17,24 @@ from .people import persons_follow_residence
 
 
 @dataclass(frozen=True)
-class Placed:
+class Place:
+    """The ids a grids.models.Placed row stores for its point."""
+
     grid_id: int | None
     community_id: int | None
     street_id: int | None
 
 
-def place_of(location: Point | None) -> Placed:
+def place_of(location: Point | None) -> Place:
     """The grid, community and street of a point; all None without a point."""
     if location is None:
-        return Placed(None, None, None)
+        return Place(None, None, None)
     if location.srid not in (None, 4326):
         location = cast(Point, location.transform(4326, clone=True))
     found = locate(lng=location.x, lat=location.y)
     if found is None:
         raise Invalid("位置不在朝阳区范围内 / location is outside the district", "location")
-    return Placed(found.grid.id, found.community.id, found.street.id)
+    return Place(found.grid.id, found.community.id, found.street.id)
 
 
 def point_of(location: Point | None, footprint: MultiPolygon | None) -> Point | None:

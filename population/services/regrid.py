@@ -3,28 +3,34 @@ change: set-based SQL, one statement per table."""
 
 from django.db import connection, transaction
 
+from grids.covering import covering_grids_sql
+
 from .people import persons_follow_residence
 
-# The lower grid code wins on a shared edge, as in grids.selectors.locate.
-_RELOCATE_SQL = """
-WITH placed AS (
-    SELECT t.id, g.id AS grid_id, g.parent_id AS community_id, c.parent_id AS street_id
-    FROM {table} t
-    LEFT JOIN LATERAL (
-        SELECT r.id, r.parent_id FROM grids_region r
-        WHERE r.level = 4 AND ST_Covers(r.boundary, t.location)
-        ORDER BY r.code LIMIT 1
-    ) g ON TRUE
-    LEFT JOIN grids_region c ON c.id = g.parent_id
-    WHERE t.location IS NOT NULL
-)
-UPDATE {table} t
-SET grid_id = placed.grid_id, community_id = placed.community_id, street_id = placed.street_id
-FROM placed
-WHERE t.id = placed.id
-  AND (t.grid_id, t.community_id, t.street_id)
-      IS DISTINCT FROM (placed.grid_id, placed.community_id, placed.street_id)
-"""
+
+def _relocate_sql(table: str) -> str:
+    """Every located row of `table` against the grid covering its point now
+    (grids.covering, the one definition, which grids.selectors.locate also answers at
+    write time); a row whose point lies outside every grid is left unplaced."""
+    covering = covering_grids_sql(
+        f"SELECT id AS key, location AS geom FROM {table} WHERE location IS NOT NULL"
+    )
+    return f"""
+        WITH placed AS (
+            SELECT t.id, here.grid_id, here.community_id, here.street_id
+            FROM {table} t
+            LEFT JOIN ({covering}) here ON here.key = t.id
+            WHERE t.location IS NOT NULL
+        )
+        UPDATE {table} t
+        SET grid_id = placed.grid_id, community_id = placed.community_id,
+            street_id = placed.street_id
+        FROM placed
+        WHERE t.id = placed.id
+          AND (t.grid_id, t.community_id, t.street_id)
+              IS DISTINCT FROM (placed.grid_id, placed.community_id, placed.street_id)
+    """
+
 
 _UNITS_SQL = """
 UPDATE population_housingunit u SET grid_id = b.grid_id, street_id = b.street_id
@@ -47,7 +53,7 @@ def population_reassign_grids() -> dict[str, int]:
             ("buildings", "population_building"),
             ("organisations", "population_organisation"),
         ):
-            cur.execute(_RELOCATE_SQL.format(table=table))
+            cur.execute(_relocate_sql(table))
             changed[key] = cur.rowcount
         cur.execute(_UNITS_SQL)
         changed["housing_units"] = cur.rowcount

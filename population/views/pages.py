@@ -1,8 +1,8 @@
 """Pages of the base databases: search, person and organisation details, reveal, export.
 
 Thin: parse the request, call a selector or a service, render. Every read starts from the
-user's PopulationScope; every clear value goes through population.reveal (permission,
-reason, audit row).
+user's territorial scope (grids.scope); every clear value goes through population.reveal
+(permission, reason, audit row).
 """
 
 import logging
@@ -36,6 +36,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from grids.models import Region
+from grids.scope import TerritorialScope, scope_for_user
 
 from .. import export as exports
 from .. import selectors as sel
@@ -58,11 +59,11 @@ logger = logging.getLogger(__name__)
 PAGE_SIZE = 50
 
 
-def page_scope(request: HttpRequest) -> sel.PopulationScope:
+def page_scope(request: HttpRequest) -> TerritorialScope:
     """The user's scope, loaded once per request."""
     cached = getattr(request, "_population_scope", None)
     if cached is None:
-        cached = sel.population_scope(request.user)
+        cached = scope_for_user(request.user)
         request._population_scope = cached  # type: ignore[attr-defined]
     return cached
 
@@ -90,7 +91,7 @@ class Found:
     problems: tuple[str, ...] = ()
 
 
-def _find(scope: sel.PopulationScope, data: Any) -> tuple[SearchForm, Found]:
+def _find(scope: TerritorialScope, data: Any) -> tuple[SearchForm, Found]:
     """Run the search a form describes; the same for the page and for its export."""
     form, found = _search(scope, data)
     refused = form.cleaned_data.get("region") and found.region is None
@@ -100,7 +101,7 @@ def _find(scope: sel.PopulationScope, data: Any) -> tuple[SearchForm, Found]:
     return form, found
 
 
-def _search(scope: sel.PopulationScope, data: Any) -> tuple[SearchForm, Found]:
+def _search(scope: TerritorialScope, data: Any) -> tuple[SearchForm, Found]:
     form = SearchForm(data)
     form.is_valid()  # invalid filters are dropped one by one, the rest still applies
     cd = {k: v for k, v in form.cleaned_data.items() if v not in (None, "")}

@@ -15,8 +15,9 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from core import crypto
+from grids.scope import EVERYTHING
 from population.protect import id_tail_index, protect_id_number
-from population.selectors import PopulationScope, classify_person_query, person_search
+from population.selectors import classify_person_query, person_search
 from tests.factories.population import id_number
 
 BEFORE = ("population", "0004_hash_indexes_for_equality_lookups")
@@ -98,7 +99,7 @@ def test_0005_fills_the_new_columns_and_drops_the_clear_ones(at_0004: None) -> N
         assert masked == number[:6] + "*" * 10 + number[-2:]
         assert sex == ("M" if int(number[16]) % 2 else "F")
     # Fragment search finds them through the filled index.
-    everyone = PopulationScope(everything=True)
+    everyone = EVERYTHING
     for number in NUMBERS:
         for q in (f"{number[:6]}*{number[-4:]}", f"*{number[-4:]}"):
             found = person_search(everyone, classify_person_query(q))

@@ -23,10 +23,11 @@ from django.test import Client
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from grids.scope import scope_for_user
 from population.demo import seed_population
 from population.models import Organisation, Person, RevealAudit
 from population.protect import reveal_id_number, reveal_phone
-from population.selectors import persons_visible, population_scope
+from population.selectors import persons_visible
 from population.validators import birth_date_of
 from tests.factories.population import (
     client_for,
@@ -209,7 +210,7 @@ def world(territory: None) -> dict[str, Any]:
 
 def test_pages_a_normal_user_opens_rebuild_nothing(world: dict[str, Any]) -> None:
     user = Onlooker("jianwai_leader")
-    scope = population_scope(get_user_model().objects.get(username="jianwai_leader"))
+    scope = scope_for_user(get_user_model().objects.get(username="jianwai_leader"))
     visible = set(persons_visible(scope).values_list("pk", flat=True))
     assert len(visible) > 10 and world["issue"].person.pk in visible
 

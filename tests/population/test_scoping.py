@@ -13,13 +13,13 @@ from openpyxl import load_workbook
 
 from core.roles import Role
 from grids.models import Membership, Region
+from grids.scope import scope_for_user
 from population.models import Person
 from population.selectors import (
     classify_person_query,
     housing_search,
     organisation_search,
     person_search,
-    population_scope,
 )
 from tests.factories.population import client_for, demo_grids, organisation_in, person_in
 
@@ -129,7 +129,7 @@ def test_a_community_role_sees_the_grids_of_its_community(world: dict[str, Any])
     community = Region.objects.get(code=world["grids"]["grid1"][:12])
     user = get_user_model().objects.create_user("community_worker", password="x")
     Membership.objects.create(user=user, region=community, role=Role.LEADER)
-    scope = population_scope(user)
+    scope = scope_for_user(user)
     names = set(person_search(scope, classify_person_query("")).values_list("name", flat=True))
     assert names == {"居民grid1", "居民grid2"}
     assert housing_search(scope, "").count() == 2
@@ -160,3 +160,11 @@ def test_a_region_filter_outside_the_scope_finds_nothing(world: dict[str, Any]) 
     home = client_for("jianwai_grid1").get("/population/profile/")
     assert home["Location"].endswith(f"/population/profile/{world['grids']['grid1']}/")
     assert Person.objects.count() == 4
+
+
+def test_a_neighbouring_district_is_outside_every_scope(world: dict[str, Any]) -> None:
+    """Its profile and buildings are not the home district's under another name."""
+    client = client_for("district_leader")
+    assert client.get("/population/profile/110101/").status_code == 404
+    assert client.get("/population/regions/110101/buildings.geojson").status_code == 404
+    assert _names(client.get("/population/", {"region": "110101"})) == set()

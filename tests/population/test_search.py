@@ -6,9 +6,9 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from grids.scope import EVERYTHING, TerritorialScope
 from population.selectors import (
     Mode,
-    PopulationScope,
     classify_person_query,
     housing_search,
     organisation_search,
@@ -27,7 +27,6 @@ from tests.factories.population import (
 pytestmark = pytest.mark.django_db
 
 GRID = "110105001001001"
-EVERYTHING = PopulationScope(everything=True)
 
 
 @pytest.mark.parametrize(
@@ -58,7 +57,7 @@ def test_queries_are_recognised(raw: str, mode: Mode) -> None:
         assert "校验位" in query.error
 
 
-def _names(raw: str, scope: PopulationScope = EVERYTHING) -> set[str]:
+def _names(raw: str, scope: TerritorialScope = EVERYTHING) -> set[str]:
     return set(person_search(scope, classify_person_query(raw)).values_list("name", flat=True))
 
 

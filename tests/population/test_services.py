@@ -10,8 +10,9 @@ from django.core.management import call_command
 from django.db import connection
 
 from grids.models import Region
+from grids.selectors import locate
 from population import services
-from population.demo import seed_population
+from population.demo import _placed_elsewhere, random_points, seed_population
 from population.models import (
     Building,
     CareTag,
@@ -317,3 +318,33 @@ def test_admin_forms_go_through_the_services(territory: None) -> None:
     assert reveal_phone(bytes(person.phone_enc or b"")) == "13344445555"
     duplicate = client.post("/admin/population/person/add/", {**form, "name": "重复"})
     assert "已登记" in duplicate.content.decode() and Person.objects.count() == 1
+
+
+def test_demo_points_are_placed_by_the_one_point_to_grid_definition(territory: None) -> None:
+    """The generator keeps a drawn point only where grids.covering (and so locate) places
+    it in the grid it was drawn for: a vertex shared with a lower-coded grid, or a point
+    outside every grid, is drawn again."""
+    with connection.cursor() as cur:
+        cur.execute(
+            """
+            SELECT ST_X(d.geom), ST_Y(d.geom),
+                   array_agg(g2.id ORDER BY g2.code)
+            FROM (SELECT boundary FROM grids_region
+                  WHERE level = 4 AND code LIKE '110105001%%' ORDER BY code LIMIT 5) g,
+                 ST_DumpPoints(g.boundary) d
+            JOIN grids_region g2 ON g2.level = 4 AND ST_Covers(g2.boundary, d.geom)
+            GROUP BY 1, 2 HAVING count(*) >= 2 LIMIT 1
+            """
+        )
+        x, y, covering = cur.fetchone()
+    low, high = covering[0], covering[-1]
+    strays = _placed_elsewhere({low: [(x, y)], high: [(x, y), (121.47, 31.23)]})
+    assert strays == {(high, 0), (high, 1)}
+
+    wanted = {low: 3, high: 4}
+    points = random_points(wanted, 5)
+    assert {gid: len(p) for gid, p in points.items()} == wanted
+    for gid, drawn in points.items():
+        for lng, lat in drawn:
+            found = locate(lng=lng, lat=lat)
+            assert found is not None and found.grid.id == gid
