@@ -5,14 +5,15 @@ and count starts from. What they may do is the transition table's `may_act`
 """
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q
 
 from core.roles import Role
+from grids.scope import TerritorialScope
 
 from .models import Assignment
 
@@ -34,6 +35,14 @@ class Actor:
         if self.departments:
             roles.add(Role.HANDLER)
         return frozenset(roles)
+
+    @cached_property
+    def territory(self) -> TerritorialScope:
+        """The regions where the actor holds any role (grids/scope.py: the same rule every
+        app scopes placed rows by)."""
+        return TerritorialScope.from_codes(
+            self.all_region_codes(), self.region_ids, everything=self.user.is_superuser
+        )
 
     def all_region_codes(self) -> frozenset[str]:
         return frozenset(code for codes in self.regions.values() for code in codes)
@@ -112,19 +121,10 @@ def scope_q(actor: Actor) -> Q:
     handler still sees a case after returning it); and anyone the cases they reported (a grid
     worker who reports a problem just outside their grid still follows it — on the pages,
     through the API, on the map, in every count alike)."""
-    if actor.user.is_superuser or settings.HOME_DISTRICT_CODE in actor.all_region_codes():
-        return Q()
-    # By id, not by code: a plain indexed column the planner estimates well (a join on
-    # the region's code made it expect a few rows and pick a poor plan for a street).
-    by_level: dict[str, list[int]] = {"street_id": [], "community_id": [], "grid_id": []}
-    for code in actor.all_region_codes():
-        column = {9: "street_id", 12: "community_id", 15: "grid_id"}.get(len(code))
-        if column and code in actor.region_ids:
-            by_level[column].append(actor.region_ids[code])
-    q = Q(reporter_id=actor.user.pk)
-    for column, ids in by_level.items():
-        if ids:
-            q |= Q(**{f"{column}__in": ids})
+    territory = actor.territory
+    if territory.everything:
+        return Q()  # `Q() | x` would narrow everything down to x
+    q = Q(reporter_id=actor.user.pk) | territory.q()
     if actor.departments:
         q |= Q(
             Exists(
