@@ -1,6 +1,6 @@
 """Default routing and time limits for every 小类 and urgency (CategoryPolicy), as data.
 
-Routing (DOMAIN.md, 派遣): a component (部件) has an owner, so it goes to the owner's
+Routing (docs/domain.md, 派遣): a component (部件) has an owner, so it goes to the owner's
 district department first (principle "owner"); an event (事件) or a social service happens
 somewhere, so it goes to the department of the street it is in first (principle
 "locality"). A policy names a department *kind*; the case's location picks the unit.
