@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from grids.crs import CRS
 from population.imports.columns import TEMPLATES, ImportRefused
@@ -13,7 +13,7 @@ from population.imports.service import ImportReport, population_import
 LABELS = {
     "rows": gettext_lazy("读取行数"),
     "created": gettext_lazy("新增"),
-    "updated": gettext_lazy("更新"),
+    "updated": pgettext_lazy("import count", "更新"),
     "merged": gettext_lazy("文件内重复合并"),
     "unchanged": gettext_lazy("无变化"),
     "rejected": gettext_lazy("拒绝"),
