@@ -55,10 +55,7 @@ def clean_reason(raw: str) -> str:
     # The audit names people by masked number only: a number typed into the reason too.
     reason = scrub(normalise_text(raw))
     if len(reason) < MIN_REASON:
-        raise RevealRefused(
-            f"请填写查看原因(至少 {MIN_REASON} 个字) / "
-            f"a reason of at least {MIN_REASON} characters is required"
-        )
+        raise RevealRefused(gettext("请填写查看原因(至少 %(count)s 个字)") % {"count": MIN_REASON})
     return reason[:MAX_REASON]
 
 
