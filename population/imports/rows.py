@@ -152,7 +152,7 @@ def identity(raw: str, label: str) -> IdentityInfo:
     try:
         return parse_identity_number(raw)
     except ValidationFailure as exc:
-        raise Reject(f"{label}:{exc}") from None
+        raise Reject(_("%(label)s:%(error)s") % {"label": label, "error": exc}) from None
 
 
 def phone(cells: Cells, key: str) -> tuple[bytes | None, str | None, str | None]:
@@ -162,7 +162,9 @@ def phone(cells: Cells, key: str) -> tuple[bytes | None, str | None, str | None]
     try:
         protected = protect_phone(normalise_phone(raw))
     except ValidationFailure as exc:
-        raise Reject(f"{cells.labels[key]}:{exc}") from None
+        raise Reject(
+            _("%(label)s:%(error)s") % {"label": cells.labels[key], "error": exc}
+        ) from None
     return protected.enc, protected.index, protected.masked
 
 
