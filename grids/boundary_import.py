@@ -12,6 +12,7 @@ from typing import Any
 from django.contrib.gis.gdal import DataSource, GDALException, OGRGeometry, SpatialReference
 from django.contrib.gis.gdal.layer import Layer
 from django.contrib.gis.geos import GeometryCollection, GEOSGeometry, MultiPolygon, Polygon
+from django.utils.translation import gettext as _
 
 from .crs import CRS, converter
 from .models import CODE_LENGTH, PARENT_LEVEL, Level
@@ -23,11 +24,6 @@ REPAIR_AREA_TOLERANCE = 0.01
 # Every boundary this platform manages lies in Beijing. A geometry outside this box was
 # almost surely read in the wrong frame (projected metres, swapped lng/lat, another city).
 BEIJING_BBOX = (115.4, 39.4, 117.6, 41.1)  # lng min, lat min, lng max, lat max
-
-
-def bilingual(zh: str, en: str) -> str:
-    """User-visible messages carry Chinese for the users and English for the logs."""
-    return f"{zh} / {en}"
 
 
 class BoundaryImportError(Exception):
@@ -51,8 +47,11 @@ class Feature:
     def label(self) -> str:
         return f"#{self.index} {self.code or '?'} {self.name or '?'}"
 
-    def fail(self, zh: str, en: str) -> None:
-        self.errors.append(bilingual(f"要素 {self.label}:{zh}", f"feature {self.label}: {en}"))
+    def fail(self, problem: str) -> None:
+        """Reject the feature; `problem` is translated already, the label is added here."""
+        self.errors.append(
+            _("要素 %(feature)s:%(problem)s") % {"feature": self.label, "problem": problem}
+        )
 
 
 @dataclass
@@ -77,17 +76,15 @@ def _text(value: Any) -> str:
 def open_layer(path: str | Path, layer: int | str | None) -> Layer:
     path = Path(path)
     if not path.is_file():
-        raise BoundaryImportError([bilingual(f"文件不存在:{path}", f"no such file: {path}")])
+        raise BoundaryImportError([_("文件不存在:%(path)s") % {"path": path}])
     source = f"/vsizip/{path}" if path.suffix.lower() == ".zip" else str(path)
     try:
         datasource = DataSource(source)
     except GDALException as exc:
         raise BoundaryImportError(
             [
-                bilingual(
-                    f"无法作为地理数据读取 {path.name}(支持 GeoJSON、Shapefile、KML)",
-                    f"cannot read {path.name} as geodata (GeoJSON, Shapefile or KML): {exc}",
-                )
+                _("无法作为地理数据读取 %(file)s(支持 GeoJSON、Shapefile、KML):%(error)s")
+                % {"file": path.name, "error": exc}
             ]
         ) from exc
     try:
@@ -95,16 +92,11 @@ def open_layer(path: str | Path, layer: int | str | None) -> Layer:
     except (IndexError, KeyError, GDALException) as exc:
         names = ", ".join(datasource[i].name for i in range(len(datasource))) or "-"
         raise BoundaryImportError(
-            [bilingual(f"找不到图层 {layer}(可用:{names})", f"no layer {layer} (have: {names})")]
+            [_("找不到图层 %(layer)s(可用:%(names)s)") % {"layer": layer, "names": names}]
         ) from exc
     if chosen.geom_type.name == "None" or chosen.num_feat == 0:
         raise BoundaryImportError(
-            [
-                bilingual(
-                    f"{path.name} 中没有几何要素(是表格文件吗?)",
-                    f"{path.name} has no geometries (a spreadsheet or CSV?)",
-                )
-            ]
+            [_("%(file)s 中没有几何要素(是表格文件吗?)") % {"file": path.name}]
         )
     return chosen
 
@@ -115,10 +107,8 @@ def _check_fields(layer: Layer, wanted: dict[str, str | None]) -> None:
         have = ", ".join(layer.fields) or "-"
         raise BoundaryImportError(
             [
-                bilingual(
-                    f"图层中没有字段 {', '.join(missing)}(现有字段:{have})",
-                    f"the layer lacks field(s) {', '.join(missing)} (fields: {have})",
-                )
+                _("图层中没有字段 %(missing)s(现有字段:%(have)s)")
+                % {"missing": ", ".join(missing), "have": have}
             ]
         )
 
@@ -152,34 +142,36 @@ def _geometry(
     feature: Feature, ogr: OGRGeometry | None, crs: CRS, repair: bool, warnings: list[str]
 ) -> MultiPolygon | None:
     if ogr is None:
-        feature.fail("没有几何图形", "has no geometry")
+        feature.fail(_("没有几何图形"))
         return None
     ogr.set_3d(False)  # KML carries heights; boundaries are flat
     ogr.set_measured(False)
     geos = ogr.geos
     geos.srid = 4326
     if geos.empty:
-        feature.fail("几何图形为空", "has an empty geometry")
+        feature.fail(_("几何图形为空"))
         return None
     if geos.geom_type not in ("Polygon", "MultiPolygon"):
-        feature.fail(f"不是面状几何({geos.geom_type})", f"is not a polygon ({geos.geom_type})")
+        feature.fail(_("不是面状几何(%(type)s)") % {"type": geos.geom_type})
         return None
     xmin, ymin, xmax, ymax = geos.extent
     if not (-180 <= xmin <= xmax <= 180 and -90 <= ymin <= ymax <= 90):
         feature.fail(
-            f"坐标不是经纬度(x {xmin:.6g}…{xmax:.6g}, y {ymin:.6g}…{ymax:.6g}),"
-            "是否为投影坐标(米)?请检查 --crs",
-            f"coordinates are not longitude/latitude (x {xmin:.6g}…{xmax:.6g}, "
-            f"y {ymin:.6g}…{ymax:.6g}); projected metres? check --crs",
+            _(
+                "坐标不是经纬度(x %(xmin).6g…%(xmax).6g, y %(ymin).6g…%(ymax).6g),"
+                "是否为投影坐标(米)?请检查 --crs"
+            )
+            % {"xmin": xmin, "xmax": xmax, "ymin": ymin, "ymax": ymax}
         )
         return None
     bx0, by0, bx1, by1 = BEIJING_BBOX
     if xmax < bx0 or xmin > bx1 or ymax < by0 or ymin > by1:
         feature.fail(
-            f"位于北京范围之外(经度 {xmin:.4f}…{xmax:.4f},纬度 {ymin:.4f}…{ymax:.4f}),"
-            "经纬度是否颠倒或坐标系有误?",
-            f"lies outside Beijing (lng {xmin:.4f}…{xmax:.4f}, lat {ymin:.4f}…{ymax:.4f}); "
-            "swapped lng/lat or wrong --crs?",
+            _(
+                "位于北京范围之外(经度 %(xmin).4f…%(xmax).4f,纬度 %(ymin).4f…%(ymax).4f),"
+                "经纬度是否颠倒或坐标系有误?"
+            )
+            % {"xmin": xmin, "xmax": xmax, "ymin": ymin, "ymax": ymax}
         )
         return None
     multi = _to_multipolygon(geos)
@@ -187,27 +179,24 @@ def _geometry(
     if not multi.valid:
         reason = multi.valid_reason
         if not repair:
-            feature.fail(f"几何图形无效:{reason}", f"has an invalid geometry: {reason}")
+            feature.fail(_("几何图形无效:%(reason)s") % {"reason": reason})
             return None
         fixed = _to_multipolygon(multi.make_valid())
         before, after = abs(multi.area), fixed.area if fixed is not None else 0.0
         if fixed is None or abs(after - before) > REPAIR_AREA_TOLERANCE * max(before, after):
             feature.fail(
-                f"几何图形无效且无法可靠修复:{reason}(修复前后面积相差过大)",
-                f"has an invalid geometry that cannot be repaired safely: {reason} "
-                "(the repair changes its area too much)",
+                _("几何图形无效且无法可靠修复:%(reason)s(修复前后面积相差过大)")
+                % {"reason": reason}
             )
             return None
         warnings.append(
-            bilingual(
-                f"要素 {feature.label}:已修复无效几何({reason})",
-                f"feature {feature.label}: repaired an invalid geometry ({reason})",
-            )
+            _("要素 %(feature)s:已修复无效几何(%(reason)s)")
+            % {"feature": feature.label, "reason": reason}
         )
         multi = fixed
     snapped = _to_wgs84_grid(multi, crs)
     if snapped is None or snapped.empty:
-        feature.fail("几何图形过小,按 1 厘米精度取整后为空", "geometry collapses at 1 cm precision")
+        feature.fail(_("几何图形过小,按 1 厘米精度取整后为空"))
         return None
     return snapped
 
@@ -234,21 +223,10 @@ def read_features(
     if lyr.srs is not None and lyr.srs.projected:
         if crs is CRS.GCJ02:
             raise BoundaryImportError(
-                [
-                    bilingual(
-                        f"文件为投影坐标系({lyr.srs.name}),--crs gcj02 只适用于经纬度",
-                        f"the file is projected ({lyr.srs.name}); --crs gcj02 applies to "
-                        "longitude/latitude only",
-                    )
-                ]
+                [_("文件为投影坐标系(%(srs)s),--crs gcj02 只适用于经纬度") % {"srs": lyr.srs.name}]
             )
         reproject = SpatialReference(4326)
-        warnings.append(
-            bilingual(
-                f"已将投影坐标系 {lyr.srs.name} 转换为 WGS 84",
-                f"reprojected from {lyr.srs.name} to WGS 84",
-            )
-        )
+        warnings.append(_("已将投影坐标系 %(srs)s 转换为 WGS 84") % {"srs": lyr.srs.name})
     code_length = CODE_LENGTH[level]
     features: list[Feature] = []
     seen: dict[str, Feature] = {}
@@ -258,20 +236,18 @@ def read_features(
         feature = Feature(index, code, _text(gdal_feature.get(name_field)), parent_code)
         features.append(feature)
         if not code:
-            feature.fail(f"缺少编码(字段 {code_field})", f"missing code (field {code_field})")
+            feature.fail(_("缺少编码(字段 %(field)s)") % {"field": code_field})
         elif not code.isdigit() or len(code) != code_length:
             feature.fail(
-                f"编码应为 {code_length} 位数字({level.label})",
-                f"code must be {code_length} digits at level {level.name.lower()}",
+                _("编码应为 %(length)s 位数字(%(level)s)")
+                % {"length": code_length, "level": level.label}
             )
         elif code in seen:
-            feature.fail(
-                f"编码与要素 {seen[code].label} 重复", f"duplicate code, as {seen[code].label}"
-            )
+            feature.fail(_("编码与要素 %(other)s 重复") % {"other": seen[code].label})
         else:
             seen[code] = feature
         if not feature.name:
-            feature.fail(f"缺少名称(字段 {name_field})", f"missing name (field {name_field})")
+            feature.fail(_("缺少名称(字段 %(field)s)") % {"field": name_field})
         if level in PARENT_LEVEL and not parent_field and code.isdigit():
             feature.parent_code = code[: CODE_LENGTH[PARENT_LEVEL[level]]]
         try:

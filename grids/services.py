@@ -12,8 +12,9 @@ from pathlib import Path
 
 from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
+from django.utils.translation import gettext as _
 
-from .boundary_import import BoundaryImportError, Feature, bilingual, read_features
+from .boundary_import import BoundaryImportError, Feature, read_features
 from .crs import CRS
 from .models import CODE_LENGTH, PARENT_LEVEL, Level, Region
 from .precision import GRID_SIZE
@@ -50,18 +51,20 @@ class ImportReport:
 
     def summary(self) -> str:
         lines = [
-            bilingual(
-                f"{Path(self.path).name}:{self.level.label} 新建 {len(self.created)},"
-                f"更新 {len(self.updated)},未变 {len(self.unchanged)}",
-                f"{self.level.name.lower()}: created {len(self.created)}, "
-                f"updated {len(self.updated)}, unchanged {len(self.unchanged)}",
-            )
+            _("%(file)s:%(level)s 新建 %(created)s,更新 %(updated)s,未变 %(unchanged)s")
+            % {
+                "file": Path(self.path).name,
+                "level": self.level.label,
+                "created": len(self.created),
+                "updated": len(self.updated),
+                "unchanged": len(self.unchanged),
+            }
         ]
         if self.warnings:
-            lines.append(bilingual(f"警告 {len(self.warnings)} 条", "warnings") + ":")
+            lines.append(_("警告 %(count)s 条:") % {"count": len(self.warnings)})
             lines.extend(f"  - {w}" for w in self.warnings)
         if self.dry_run:
-            lines.append(bilingual("演练模式,未写入任何数据", "dry run: nothing was written"))
+            lines.append(_("演练模式,未写入任何数据"))
         return "\n".join(lines)
 
 
@@ -75,9 +78,7 @@ def _parse_level(level: Level | str | int) -> Level:
         try:
             return Level[level.upper()]
         except KeyError:
-            raise BoundaryImportError(
-                [bilingual(f"未知层级 {level}", f"unknown level {level}")]
-            ) from None
+            raise BoundaryImportError([_("未知层级 %(level)s") % {"level": level}]) from None
     return Level(int(level))
 
 
@@ -100,7 +101,7 @@ def regions_import(
     try:
         crs = CRS(crs)
     except ValueError:
-        raise BoundaryImportError([bilingual(f"未知坐标系 {crs}", f"unknown CRS {crs}")]) from None
+        raise BoundaryImportError([_("未知坐标系 %(crs)s") % {"crs": crs}]) from None
     read = read_features(
         path,
         level=level,
@@ -159,21 +160,18 @@ def _resolve_parents(features: list[Feature], level: Level) -> dict[str, int]:
     for f in features:
         parent = found.get(f.parent_code or "")
         if not f.parent_code:
-            f.fail("缺少上级编码", "missing parent code")
+            f.fail(_("缺少上级编码"))
         elif f.code.isdigit() and not f.code.startswith(f.parent_code):
-            f.fail(
-                f"编码前缀与上级 {f.parent_code} 不一致",
-                f"code prefix does not match parent {f.parent_code}",
-            )
+            f.fail(_("编码前缀与上级 %(parent)s 不一致") % {"parent": f.parent_code})
         elif parent is None:
             f.fail(
-                f"上级{parent_level.label} {f.parent_code} 不存在",
-                f"parent {parent_level.name.lower()} {f.parent_code} does not exist",
+                _("上级%(level)s %(parent)s 不存在")
+                % {"level": parent_level.label, "parent": f.parent_code}
             )
         elif parent.level != parent_level or len(f.parent_code) != CODE_LENGTH[parent_level]:
             f.fail(
-                f"上级 {f.parent_code} 不是{parent_level.label}",
-                f"parent {f.parent_code} is not a {parent_level.name.lower()}",
+                _("上级 %(parent)s 不是%(level)s")
+                % {"parent": f.parent_code, "level": parent_level.label}
             )
     return {code: r.id for code, r in found.items()}
 
@@ -234,20 +232,23 @@ def _check_containment(
         share = outside_m2 / area_m2 if area_m2 else 1.0
         if not within or share > MAX_OUTSIDE_SHARE:
             f.fail(
-                f"超出上级 {parent_code} 的范围(容差 {tolerance_m:g} 米):"
-                f"{outside_m2:,.0f} 平方米({share:.1%})在上级之外,坐标系(--crs)是否有误?",
-                f"lies outside its parent {parent_code} beyond the {tolerance_m:g} m tolerance: "
-                f"{outside_m2:,.0f} m² ({share:.1%}) outside; wrong --crs?",
+                _(
+                    "超出上级 %(parent)s 的范围(容差 %(tolerance)s 米):"
+                    "%(area)s 平方米(%(share)s)在上级之外,坐标系(--crs)是否有误?"
+                )
+                % {
+                    "parent": parent_code,
+                    "tolerance": f"{tolerance_m:g}",
+                    "area": f"{outside_m2:,.0f}",
+                    "share": f"{share:.1%}",
+                }
             )
         else:
             clip.append(idx)
             if outside_m2 >= MIN_REPORTED_M2:
                 warnings.append(
-                    bilingual(
-                        f"要素 {f.label}:已裁去上级 {parent_code} 之外的 {outside_m2:,.0f} 平方米",
-                        f"feature {f.label}: clipped {outside_m2:,.0f} m² outside parent "
-                        f"{parent_code}",
-                    )
+                    _("要素 %(feature)s:已裁去上级 %(parent)s 之外的 %(area)s 平方米")
+                    % {"feature": f.label, "parent": parent_code, "area": f"{outside_m2:,.0f}"}
                 )
     if clip:
         cursor.execute(
@@ -259,7 +260,7 @@ def _check_containment(
         )
         for idx, empty in cursor.fetchall():
             if empty:
-                by_index[idx].fail("与上级没有重叠部分", "does not overlap its parent at all")
+                by_index[idx].fail(_("与上级没有重叠部分"))
     return [e for f in features for e in f.errors]
 
 
@@ -280,10 +281,14 @@ def _overlaps(cursor: CursorWrapper, level: Level) -> list[str]:
         [level],
     )
     return [
-        bilingual(
-            f"{code} {name} 与 {other} {other_name} 重叠 {area:,.0f} 平方米",
-            f"{code} {name} overlaps {other} {other_name} by {area:,.0f} m²",
-        )
+        _("%(code)s %(name)s 与 %(other)s %(other_name)s 重叠 %(area)s 平方米")
+        % {
+            "code": code,
+            "name": name,
+            "other": other,
+            "other_name": other_name,
+            "area": f"{area:,.0f}",
+        }
         for code, name, other, other_name, area in cursor.fetchall()
         if area >= MIN_REPORTED_M2
     ]
@@ -306,10 +311,8 @@ def _gaps(cursor: CursorWrapper) -> list[str]:
            FROM covered AS c JOIN grids_region AS p ON p.id = c.parent_id ORDER BY p.code"""
     )
     return [
-        bilingual(
-            f"上级 {code} {name} 有 {gap:,.0f} 平方米({gap / total:.1%})未被下级覆盖",
-            f"parent {code} {name}: {gap:,.0f} m² ({gap / total:.1%}) not covered by children",
-        )
+        _("上级 %(code)s %(name)s 有 %(area)s 平方米(%(share)s)未被下级覆盖")
+        % {"code": code, "name": name, "area": f"{gap:,.0f}", "share": f"{gap / total:.1%}"}
         for code, name, total, gap in cursor.fetchall()
         if gap >= MIN_REPORTED_M2 and total and gap / total >= MIN_GAP_SHARE
     ]
@@ -329,7 +332,7 @@ def _duplicate_names(cursor: CursorWrapper, level: Level) -> list[str]:
         [level],
     )
     return [
-        bilingual(f"同级重名“{name}”:{codes}", f"same name {name!r} under one parent: {codes}")
+        _("同级重名“%(name)s”:%(codes)s") % {"name": name, "codes": codes}
         for name, codes in cursor.fetchall()
     ]
 
@@ -347,10 +350,8 @@ def _children_left_outside(cursor: CursorWrapper, tolerance_m: float) -> list[st
         [tolerance_m],
     )
     return [
-        bilingual(
-            f"{code} {name} 的新边界未包含其下级 {children}",
-            f"the new boundary of {code} {name} leaves children outside: {children}",
-        )
+        _("%(code)s %(name)s 的新边界未包含其下级 %(children)s")
+        % {"code": code, "name": name, "children": children}
         for code, name, children in cursor.fetchall()
     ]
 

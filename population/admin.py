@@ -42,7 +42,7 @@ class ServiceForm(forms.ModelForm):
     """A model form whose clean() asks the service whether the save would be refused."""
 
     def service_error(self, exc: services.Invalid) -> None:
-        message = str(exc).split(" / ")[0]
+        message = str(exc)
         field = exc.field if exc.field in self.fields else None
         self.add_error(field, message)
 

@@ -114,7 +114,7 @@ def _name(region: Any) -> str:
 
 def _check_clear(user: User | AnonymousUser, reason: str) -> tuple[User, str]:
     if not may_reveal(user) or not isinstance(user, User):
-        raise PermissionDenied("没有导出明文的权限 / not allowed to export clear values")
+        raise PermissionDenied(_("没有导出明文的权限"))
     return user, clean_reason(reason)
 
 

@@ -11,6 +11,7 @@ from enum import StrEnum
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from grids.scope import scope_for_user
@@ -54,10 +55,7 @@ def clean_reason(raw: str) -> str:
     # The audit names people by masked number only: a number typed into the reason too.
     reason = scrub(normalise_text(raw))
     if len(reason) < MIN_REASON:
-        raise RevealRefused(
-            f"请填写查看原因(至少 {MIN_REASON} 个字) / "
-            f"a reason of at least {MIN_REASON} characters is required"
-        )
+        raise RevealRefused(gettext("请填写查看原因(至少 %(count)s 个字)") % {"count": MIN_REASON})
     return reason[:MAX_REASON]
 
 
@@ -70,7 +68,7 @@ class Revealed:
 def _check(user: User | AnonymousUser, reason: str) -> tuple[User, str]:
     # Permission first: a user without it learns nothing, not even whether a reason works.
     if not may_reveal(user) or not isinstance(user, User):
-        raise PermissionDenied("没有查看完整个人信息的权限 / not allowed to reveal personal data")
+        raise PermissionDenied(gettext("没有查看完整个人信息的权限"))
     return user, clean_reason(reason)
 
 
@@ -85,14 +83,14 @@ def reveal_person(
     """The clear identity number or phone of a person, audited."""
     staff, reason = _check(user, reason)
     if field not in (Field.ID_NUMBER, Field.PHONE):
-        raise RevealRefused(f"不能查看该字段 {field} / field cannot be revealed")
+        raise RevealRefused(gettext("不能查看该字段 %(field)s") % {"field": field})
     with transaction.atomic():
         person = persons_visible(scope_for_user(user)).filter(id=person_id).first()
         if person is None:
             raise NotVisible(person_id)
         enc = person.id_number_enc if field is Field.ID_NUMBER else person.phone_enc
         if not enc:
-            raise RevealRefused("该人员没有登记电话 / no phone on record")
+            raise RevealRefused(gettext("该人员没有登记电话"))
         value = (
             reveal_id_number(bytes(enc)) if field is Field.ID_NUMBER else reveal_phone(bytes(enc))
         )
@@ -113,7 +111,7 @@ def reveal_organisation_phone(
         if org is None:
             raise NotVisible(organisation_id)
         if not org.contact_phone_enc:
-            raise RevealRefused("该组织没有登记联系电话 / no contact phone on record")
+            raise RevealRefused(gettext("该组织没有登记联系电话"))
         value = reveal_phone(bytes(org.contact_phone_enc))
         audit = RevealAudit.objects.create(
             user=staff,

@@ -4,6 +4,7 @@ import logging
 
 from celery import shared_task
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from population.imports.columns import ImportRefused
 from population.imports.service import population_import
@@ -41,7 +42,7 @@ def run_import(job_id: int) -> dict[str, int] | None:
         return None
     except Exception:
         log.exception("import job %s failed", job_id)
-        _finish(job, ImportJob.Status.FAILED, error="导入失败,请联系管理员 / the import failed")
+        _finish(job, ImportJob.Status.FAILED, error=_("导入失败,请联系管理员"))
         raise
     _finish(
         job,

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from operator import mul
 
+from django.utils.translation import gettext as _
+
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 
@@ -49,15 +51,15 @@ def birth_date_of(number: str) -> date:
 def parse_identity_number(raw: str) -> IdentityInfo:
     number = normalise_text(raw).replace(" ", "").upper()
     if not _ID_FORM.fullmatch(number):
-        raise ValidationFailure("身份证号应为 18 位 / identity number must be 18 characters")
+        raise ValidationFailure(_("身份证号应为 18 位"))
     try:
         born = birth_date_of(number)
     except ValueError as exc:
-        raise ValidationFailure("身份证号中的出生日期无效 / invalid birth date in number") from exc
+        raise ValidationFailure(_("身份证号中的出生日期无效")) from exc
     if born.year < 1850 or born > date.today():
-        raise ValidationFailure("身份证号中的出生日期无效 / invalid birth date in number")
+        raise ValidationFailure(_("身份证号中的出生日期无效"))
     if id_check_char(number[:17]) != number[17]:
-        raise ValidationFailure("身份证号校验位错误 / identity number check digit is wrong")
+        raise ValidationFailure(_("身份证号校验位错误"))
     sex = "M" if int(number[16]) % 2 else "F"
     return IdentityInfo(number, number[:6], born, sex)
 
@@ -74,12 +76,9 @@ def credit_check_char(first17: str) -> str:
 def parse_credit_code(raw: str) -> str:
     code = normalise_text(raw).replace(" ", "").upper()
     if len(code) != 18 or any(c not in _USCC_ALPHABET for c in code):
-        raise ValidationFailure(
-            "统一社会信用代码应为 18 位(不含 I、O、S、V、Z)"
-            " / credit code must be 18 valid characters"
-        )
+        raise ValidationFailure(_("统一社会信用代码应为 18 位(不含 I、O、S、V、Z)"))
     if credit_check_char(code[:17]) != code[17]:
-        raise ValidationFailure("统一社会信用代码校验位错误 / credit code check character is wrong")
+        raise ValidationFailure(_("统一社会信用代码校验位错误"))
     return code
 
 
@@ -133,5 +132,5 @@ def normalise_phone(raw: str) -> str:
     if digits.startswith("+86"):
         digits = digits[3:]
     if not _PHONE_FORM.fullmatch(digits):
-        raise ValidationFailure("电话号码格式不正确 / invalid phone number")
+        raise ValidationFailure(_("电话号码格式不正确"))
     return digits

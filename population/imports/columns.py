@@ -12,6 +12,7 @@ import unicodedata
 from collections.abc import Mapping as Lookup
 from dataclasses import dataclass
 
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -28,11 +29,7 @@ class ConcurrentChange(ImportRefused):
 
     def __init__(self) -> None:
         super().__init__(
-            _(
-                "导入期间有人同时登记了文件中的同一条记录,本次导入已全部撤销,请重新导入"
-                " / a record of this file was added elsewhere during the import; nothing was"
-                " imported, please run it again"
-            )
+            gettext("导入期间有人同时登记了文件中的同一条记录,本次导入已全部撤销,请重新导入")
         )
 
 
@@ -41,8 +38,7 @@ class HeaderMismatch(ImportRefused):
         self.kind = kind
         self.missing = missing
         super().__init__(
-            "表头与模板不符,缺少必填列:" + "、".join(missing) + f" / header does not match the "
-            f"{kind} template, missing required columns: " + ", ".join(missing)
+            gettext("表头与模板不符,缺少必填列:%(columns)s") % {"columns": "、".join(missing)}
         )
 
 
@@ -207,7 +203,8 @@ def fields_of(kind: str) -> tuple[Field, ...]:
         return TEMPLATES[kind]
     except KeyError:
         raise UnknownKind(
-            f"未知的导入类型 {kind!r} / unknown kind; 可选 / choose one of: " + ", ".join(TEMPLATES)
+            gettext("未知的导入类型 %(kind)s;可选:%(choices)s")
+            % {"kind": repr(kind), "choices": ", ".join(TEMPLATES)}
         ) from None
 
 

@@ -16,6 +16,8 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import IO, Any
 
+from django.utils.translation import gettext as _
+
 from .columns import ImportRefused
 
 
@@ -64,7 +66,7 @@ def _xlsx(path: Path) -> Iterator[Table]:
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, OSError, KeyError, ValueError) as exc:
-        raise FileFormatError(f"无法读取 Excel 文件 / cannot read the workbook: {exc}") from exc
+        raise FileFormatError(_("无法读取 Excel 文件:%(error)s") % {"error": exc}) from exc
     try:
         sheet = book.worksheets[0]
         source = enumerate(sheet.iter_rows(values_only=True), start=1)
@@ -88,7 +90,7 @@ def _header(rows: Iterator[tuple[list[str], int]]) -> tuple[list[str], int]:
             while cells and not cells[-1]:
                 cells.pop()
             return cells, n
-    raise FileFormatError("文件是空的,没有表头 / the file is empty")
+    raise FileFormatError(_("文件是空的,没有表头"))
 
 
 def detect_encoding(sample: bytes) -> str:
@@ -137,15 +139,19 @@ def _csv(path: Path) -> Iterator[Table]:
                     if not _blank(cells):
                         yield n, cells
             except UnicodeDecodeError as exc:
-                raise FileFormatError(f"第 {n + 1} 行附近:" + _encoding_message()) from exc
+                raise FileFormatError(
+                    _("第 %(row)s 行附近:%(error)s") % {"row": n + 1, "error": _encoding_message()}
+                ) from exc
             except csv.Error as exc:
-                raise FileFormatError(f"第 {n + 1} 行:CSV 格式错误 / malformed CSV: {exc}") from exc
+                raise FileFormatError(
+                    _("第 %(row)s 行:CSV 格式错误:%(error)s") % {"row": n + 1, "error": exc}
+                ) from exc
 
         yield Table(header, rows(), max(0, lines - first))
 
 
 def _encoding_message() -> str:
-    return "文件编码无法识别,请保存为 UTF-8 或 GBK 编码 / unknown text encoding (use UTF-8 or GBK)"
+    return _("文件编码无法识别,请保存为 UTF-8 或 GBK 编码")
 
 
 @contextmanager
@@ -155,15 +161,13 @@ def open_table(path: str | Path, *, name: str | None = None) -> Iterator[Table]:
     path = Path(path)
     suffix = Path(name or path.name).suffix.lower()
     if not path.exists():
-        raise FileFormatError(f"文件不存在 / file not found: {path}")
+        raise FileFormatError(_("文件不存在:%(path)s") % {"path": path})
     if suffix in (".xlsx", ".xlsm"):
         reader = _xlsx(path)
     elif suffix in (".csv", ".txt", ".tsv"):
         reader = _csv(path)
     elif suffix == ".xls":
-        raise FileFormatError(
-            "不支持旧版 .xls 文件,请在 Excel 中另存为 .xlsx 或 .csv / save .xls as .xlsx or .csv"
-        )
+        raise FileFormatError(_("不支持旧版 .xls 文件,请在 Excel 中另存为 .xlsx 或 .csv"))
     else:
         raise FileFormatError(f"不支持的文件类型 {suffix or '(无扩展名)'},请上传 .xlsx 或 .csv")
     with reader as table:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+from django.utils.translation import gettext, gettext_noop
 
 from grids.covering import covering_grids_sql
 
@@ -33,7 +34,7 @@ REJECTS = "population_import_rejects"
 WHERE = "population_import_where"  # distinct point → grid, community, street
 DUP = "population_import_dup"  # keys that occur more than once in the file
 
-OUTSIDE = "地址不在本区 / location is outside the district"
+OUTSIDE = gettext_noop("地址不在本区")  # a message id, see reject()
 
 
 @dataclass
@@ -77,11 +78,12 @@ class Merge:
         self.timings[label] = self.timings.get(label, 0.0) + time.perf_counter() - started
 
     def reject(self, condition: str, reason: str, using: str = "") -> int:
-        """Move the staging rows matching `condition` to the rejects, with `reason`."""
+        """Move the staging rows matching `condition` to the rejects, with `reason` (a
+        message id, translated here)."""
         n = self.run(
             f"WITH bad AS (DELETE FROM {STAGE} s {using} WHERE {condition} RETURNING s.row_no) "
             f"INSERT INTO {REJECTS} (row_no, reason) SELECT row_no, %s FROM bad",
-            [reason],
+            [gettext(reason)],
         )
         self.rejected += n
         return n

@@ -7,15 +7,16 @@ edge instead of splitting random pages), and returns (source rows, updated, crea
 
 from collections.abc import Callable
 
+from django.utils.translation import gettext_noop
+
 from .merge import WHERE, Merge, MergeCounts, last
 from .staging import STAGE
 
-UNKNOWN_BUILDING = (
-    "楼栋不存在,且未提供经纬度,无法新建 / unknown building (give its coordinates to create it)"
-)
-UNKNOWN_OWNER = "产权人身份证号未登记,请先导入人口 / owner is not a registered person"
-UNKNOWN_PERSON = "人员未登记,请先导入人口 / unknown person (import persons first)"
-UNKNOWN_UNIT = "房屋未登记,请先导入房屋 / unknown housing unit (import housing first)"
+# Message ids; Merge.reject translates them when it files the rejected rows.
+UNKNOWN_BUILDING = gettext_noop("楼栋不存在,且未提供经纬度,无法新建")
+UNKNOWN_OWNER = gettext_noop("产权人身份证号未登记,请先导入人口")
+UNKNOWN_PERSON = gettext_noop("人员未登记,请先导入人口")
+UNKNOWN_UNIT = gettext_noop("房屋未登记,请先导入房屋")
 
 
 def _finish(m: Merge, counts: tuple[int, ...], staged: int) -> MergeCounts:

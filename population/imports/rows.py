@@ -15,6 +15,8 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
+from django.utils.translation import gettext as _
+
 from grids.crs import to_wgs84
 from population.protect import id_index, protect_id_number, protect_phone
 from population.validators import (
@@ -59,7 +61,7 @@ class Cells:
         value = self.get(key)
         if not value:
             label = self.labels[key]
-            raise Reject(f"缺少必填项:{label} / missing required value: {key}")
+            raise Reject(_("缺少必填项:%(label)s") % {"label": label})
         return value
 
 
@@ -69,7 +71,7 @@ def choice(cells: Cells, key: str, table: dict[str, str], *, required: bool = Fa
         return None
     value = table.get(raw) or table.get(normalise_text(raw).lower())
     if value is None:
-        raise Reject(f"{cells.labels[key]}的值无法识别 / unknown value for {key}")
+        raise Reject(_("%(label)s的值无法识别") % {"label": cells.labels[key]})
     return value
 
 
@@ -87,7 +89,7 @@ def parse_date(cells: Cells, key: str) -> date | None:
             raise ValueError(text)
         return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
     except ValueError:
-        raise Reject(f"{cells.labels[key]}日期格式不正确 / invalid date in {key}") from None
+        raise Reject(_("%(label)s日期格式不正确") % {"label": cells.labels[key]}) from None
 
 
 def parse_int(cells: Cells, key: str, low: int, high: int) -> int | None:
@@ -97,9 +99,9 @@ def parse_int(cells: Cells, key: str, low: int, high: int) -> int | None:
     try:
         value = int(float(raw))
     except ValueError:
-        raise Reject(f"{cells.labels[key]}应为整数 / {key} must be a whole number") from None
+        raise Reject(_("%(label)s应为整数") % {"label": cells.labels[key]}) from None
     if not low <= value <= high:
-        raise Reject(f"{cells.labels[key]}超出范围 / {key} out of range")
+        raise Reject(_("%(label)s超出范围") % {"label": cells.labels[key]})
     return value
 
 
@@ -120,13 +122,13 @@ def parse_point(cells: Cells) -> tuple[float | None, float | None]:
     if not lng_raw and not lat_raw:
         return None, None
     if not (lng_raw and lat_raw):
-        raise Reject("经度和纬度须同时填写 / give both longitude and latitude")
+        raise Reject(_("经度和纬度须同时填写"))
     try:
         lng, lat = float(normalise_text(lng_raw)), float(normalise_text(lat_raw))
     except ValueError:
-        raise Reject("经纬度不是数字 / coordinates are not numbers") from None
+        raise Reject(_("经纬度不是数字")) from None
     if not (-180 <= lng <= 180 and -90 <= lat <= 90):
-        raise Reject("经纬度超出范围 / coordinates out of range")
+        raise Reject(_("经纬度超出范围"))
     crs = choice(cells, "crs", CRS_NAMES) or cells.crs
     return _to_wgs84(lng, lat, crs)
 
@@ -135,20 +137,22 @@ def text(cells: Cells, key: str, limit: int, *, required: bool = False) -> str |
     raw = cells.required(key) if required else cells.get(key)
     value = normalise_text(raw)
     if len(value) > limit:
-        raise Reject(f"{cells.labels[key]}过长(最多 {limit} 字)/ {key} longer than {limit}")
+        raise Reject(
+            _("%(label)s过长(最多 %(limit)s 字)") % {"label": cells.labels[key], "limit": limit}
+        )
     return value or None
 
 
 def identity(raw: str, label: str) -> IdentityInfo:
     if "E+" in raw.upper() and "." in raw:
         raise Reject(
-            f"{label}被 Excel 存成了数字,末位已丢失,请将该列设为文本后重新填写"
-            " / the identity number was stored as a number and lost digits"
+            _("%(label)s被 Excel 存成了数字,末位已丢失,请将该列设为文本后重新填写")
+            % {"label": label}
         )
     try:
         return parse_identity_number(raw)
     except ValidationFailure as exc:
-        raise Reject(f"{label}:{exc}") from None
+        raise Reject(_("%(label)s:%(error)s") % {"label": label, "error": exc}) from None
 
 
 def phone(cells: Cells, key: str) -> tuple[bytes | None, str | None, str | None]:
@@ -158,7 +162,9 @@ def phone(cells: Cells, key: str) -> tuple[bytes | None, str | None, str | None]
     try:
         protected = protect_phone(normalise_phone(raw))
     except ValidationFailure as exc:
-        raise Reject(f"{cells.labels[key]}:{exc}") from None
+        raise Reject(
+            _("%(label)s:%(error)s") % {"label": cells.labels[key], "error": exc}
+        ) from None
     return protected.enc, protected.index, protected.masked
 
 
@@ -167,10 +173,10 @@ def person(c: Cells) -> Staged:
     info = identity(c.required("id_number"), c.labels["id_number"])
     born = parse_date(c, "birth_date")
     if born is not None and born != info.birth_date:
-        raise Reject("出生日期与身份证号不符 / birth date does not match the identity number")
+        raise Reject(_("出生日期与身份证号不符"))
     sex = choice(c, "sex", SEX)
     if sex is not None and sex != info.sex:
-        raise Reject("性别与身份证号不符 / sex does not match the identity number")
+        raise Reject(_("性别与身份证号不符"))
     hukou = choice(c, "hukou", HUKOU, required=True)
     registered, expires = parse_date(c, "registered_on"), parse_date(c, "permit_expires_on")
     status = choice(c, "status", STATUS)
@@ -210,15 +216,15 @@ def housing(c: Cells) -> Staged:
         room_part = f"{room}室" if room.isdigit() else room
         address = f"{building}{_unit_part(unit)}{room_part}"
         if len(address) > 250:
-            raise Reject("房屋地址过长 / housing address too long")
+            raise Reject(_("房屋地址过长"))
     area: Decimal | None = None
     if raw_area := normalise_text(c.get("area_m2")).removesuffix("平方米").removesuffix("㎡"):
         try:
             area = Decimal(raw_area).quantize(Decimal("0.01"))
         except InvalidOperation:
-            raise Reject("建筑面积应为数字 / area must be a number") from None
+            raise Reject(_("建筑面积应为数字")) from None
         if not 0 < area < Decimal("1000000"):
-            raise Reject("建筑面积超出范围 / area out of range")
+            raise Reject(_("建筑面积超出范围"))
     owner = c.get("owner_id_number")
     lng, lat = parse_point(c)
     return (
@@ -267,7 +273,7 @@ def residence(c: Cells) -> Staged:
     relation = choice(c, "relation", RELATION, required=True)
     since, until = parse_date(c, "since"), parse_date(c, "until")
     if since and until and until < since:
-        raise Reject("截止日期早于起始日期 / until is before since")
+        raise Reject(_("截止日期早于起始日期"))
     return (id_index(number), normalise_address(address), relation, since, until)
 
 

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from django.contrib.gis.geos import Point
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from ..models import Organisation
 from ..protect import protect_phone
@@ -27,13 +28,13 @@ class OrganisationInput:
 def _organisation_fields(data: OrganisationInput) -> dict[str, object]:
     name = normalise_text(data.name)
     if not name:
-        raise Invalid("名称不能为空 / name is required", "name")
+        raise Invalid(_("名称不能为空"), "name")
     try:
         code = parse_credit_code(data.credit_code)
     except ValidationFailure as exc:
         raise field_error("credit_code", exc) from exc
     if data.kind not in Organisation.Kind.values:
-        raise Invalid(f"未知组织类型 {data.kind} / unknown kind", "kind")
+        raise Invalid(_("未知组织类型 %(kind)s") % {"kind": data.kind}, "kind")
     location = point_of(data.location, None)
     placed = place_of(location)
     fields: dict[str, object] = {
@@ -70,7 +71,7 @@ def _checked(data: OrganisationInput, pk: int | None) -> dict[str, object]:
         clash = clash.exclude(pk=pk)
     if found := clash.values_list("id", flat=True).first():
         raise Duplicate(
-            "该统一社会信用代码已登记 / this credit code is already registered",
+            _("该统一社会信用代码已登记"),
             "credit_code",
             found,
         )

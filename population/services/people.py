@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db import connection, transaction
+from django.utils.translation import gettext as _
 
 from ..models import HousingUnit, Hukou, Person, PersonStatus, Residence
 from ..protect import id_index, protect_id_number, protect_phone
@@ -35,30 +36,28 @@ class PersonInput:
 def _person_fields(data: PersonInput) -> dict[str, object]:
     name = normalise_text(data.name)
     if not name:
-        raise Invalid("姓名不能为空 / name is required", "name")
+        raise Invalid(_("姓名不能为空"), "name")
     try:
         info = parse_identity_number(data.id_number)
     except ValidationFailure as exc:
         raise field_error("id_number", exc) from exc
     if data.sex and data.sex != info.sex:
-        raise Invalid("性别与身份证号不符 / sex does not match the identity number", "sex")
+        raise Invalid(_("性别与身份证号不符"), "sex")
     if data.birth_date and data.birth_date != info.birth_date:
         raise Invalid(
-            "出生日期与身份证号不符 / birth date does not match the identity number",
+            _("出生日期与身份证号不符"),
             "birth_date",
         )
     if data.hukou not in Hukou.values:
-        raise Invalid(f"未知户籍类型 {data.hukou} / unknown registration type", "hukou")
+        raise Invalid(_("未知户籍类型 %(hukou)s") % {"hukou": data.hukou}, "hukou")
     if data.status not in PersonStatus.values:
-        raise Invalid(f"未知状态 {data.status} / unknown status", "status")
+        raise Invalid(_("未知状态 %(status)s") % {"status": data.status}, "status")
     if (
         data.registered_on
         and data.permit_expires_on
         and data.permit_expires_on < data.registered_on
     ):
-        raise Invalid(
-            "居住证到期日早于登记日期 / permit expires before registration", "permit_expires_on"
-        )
+        raise Invalid(_("居住证到期日早于登记日期"), "permit_expires_on")
     pid = protect_id_number(info.number)
     fields: dict[str, object] = {
         "name": name,
@@ -101,9 +100,7 @@ def _checked(data: PersonInput, pk: int | None) -> dict[str, object]:
     if pk is not None:
         clash = clash.exclude(pk=pk)
     if found := clash.values_list("id", flat=True).first():
-        raise Duplicate(
-            "该身份证号已登记 / this identity number is already registered", "id_number", found
-        )
+        raise Duplicate(_("该身份证号已登记"), "id_number", found)
     return fields
 
 
@@ -167,8 +164,8 @@ def residence_add(
 ) -> Residence:
     """Record that a person lives in a unit; the person's grid becomes the unit's."""
     if relation not in Residence.Relation.values:
-        raise Invalid(f"未知居住关系 {relation} / unknown relation", "relation")
-    residence, _ = Residence.objects.get_or_create(
+        raise Invalid(_("未知居住关系 %(relation)s") % {"relation": relation}, "relation")
+    residence, _created = Residence.objects.get_or_create(
         person=person, unit=housing, relation=relation, until=None, defaults={"since": since}
     )
     persons_follow_residence(person_id=person.pk)
@@ -179,7 +176,7 @@ def residence_add(
 @transaction.atomic
 def residence_end(*, residence: Residence, until: date) -> Residence:
     if residence.since and until < residence.since:
-        raise Invalid("截止日期早于起始日期 / end is before start", "until")
+        raise Invalid(_("截止日期早于起始日期"), "until")
     residence.until = until
     residence.save(update_fields=["until"])
     # With another current residence the person moves there; with none they keep their

@@ -7,6 +7,7 @@ from typing import cast
 
 from django.contrib.gis.geos import MultiPolygon, Point
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from grids.selectors import locate
 
@@ -33,7 +34,7 @@ def place_of(location: Point | None) -> Place:
         location = cast(Point, location.transform(4326, clone=True))
     found = locate(lng=location.x, lat=location.y)
     if found is None:
-        raise Invalid("位置不在朝阳区范围内 / location is outside the district", "location")
+        raise Invalid(_("位置不在朝阳区范围内"), "location")
     return Place(found.grid.id, found.community.id, found.street.id)
 
 
@@ -61,9 +62,9 @@ class BuildingInput:
 def _building_fields(data: BuildingInput) -> dict[str, object]:
     address = normalise_text(data.address)
     if not address:
-        raise Invalid("地址不能为空 / address is required", "address")
+        raise Invalid(_("地址不能为空"), "address")
     if data.floors is not None and not 0 < data.floors < 200:
-        raise Invalid("层数应在 1–199 之间 / floors must be 1–199", "floors")
+        raise Invalid(_("层数应在 1–199 之间"), "floors")
     location = point_of(data.location, data.footprint)
     placed = place_of(location)
     return {
@@ -84,7 +85,7 @@ def _unique_address(model: type[Building] | type[HousingUnit], norm: str, pk: in
     if pk is not None:
         existing = existing.exclude(pk=pk)
     if found := existing.values_list("id", flat=True).first():
-        raise Duplicate("该地址已登记 / this address is already registered", "address", found)
+        raise Duplicate(_("该地址已登记"), "address", found)
 
 
 def building_validate(*, data: BuildingInput, building: Building | None = None) -> None:
@@ -139,9 +140,9 @@ def housing_unit_create(
     owner: Person | None = None,
 ) -> HousingUnit:
     if use not in HousingUse.values:
-        raise Invalid(f"未知用途 {use} / unknown use", "use")
+        raise Invalid(_("未知用途 %(use)s") % {"use": use}, "use")
     if area_m2 is not None and not Decimal(0) < area_m2 < Decimal(100000):
-        raise Invalid("面积应大于 0 / area must be positive", "area_m2")
+        raise Invalid(_("面积应大于 0"), "area_m2")
     address = _unit_address(building, unit, room)
     norm = normalise_address(address)
     _unique_address(HousingUnit, norm, None)
@@ -172,7 +173,7 @@ def housing_unit_update(
 ) -> HousingUnit:
     if use is not None:
         if use not in HousingUse.values:
-            raise Invalid(f"未知用途 {use} / unknown use", "use")
+            raise Invalid(_("未知用途 %(use)s") % {"use": use}, "use")
         housing.use = use
     if area_m2 is not None:
         housing.area_m2 = area_m2

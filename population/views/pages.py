@@ -123,7 +123,7 @@ def _search(scope: TerritorialScope, data: Any) -> tuple[SearchForm, Found]:
         return form, Found(kind, qs, None, region, tuple(problems))
     query = sel.classify_person_query(q)
     if query.error:
-        problems.append(query.error.split(" / ")[0])
+        problems.append(query.error)
     filters = sel.PersonFilters(
         hukou=cd.get("hukou", ""), status=cd.get("status", ""), care_tag=cd.get("care", ""),
         region=region,
@@ -287,12 +287,12 @@ def person_reveal(request: HttpRequest, pk: int) -> HttpResponseBase:
         raise Http404(_("没有该人员,或不在您的管辖范围内。")) from exc
     except RevealRefused as exc:
         if wants_json(request):
-            return JsonResponse({"error": str(exc).split(" / ")[0]}, status=400)
+            return JsonResponse({"error": str(exc)}, status=400)
         person = sel.person_get(page_scope(request), pk)
         form = ReasonForm(request.POST)
         form.is_valid()
         if not form.errors:
-            form.add_error("reason", str(exc).split(" / ")[0])
+            form.add_error("reason", str(exc))
         return _person_page(request, person, form=form, status=400)
     if wants_json(request):
         answer = {"field": field.value, "value": revealed.value}
@@ -332,7 +332,7 @@ def organisation_reveal(request: HttpRequest, pk: int) -> HttpResponseBase:
     except NotVisible as exc:
         raise Http404(_("没有该组织,或不在您的管辖范围内。")) from exc
     except RevealRefused as exc:
-        return _refusal(request, 400, str(exc).split(" / ")[0])
+        return _refusal(request, 400, str(exc))
     response: HttpResponse
     if wants_json(request):
         response = JsonResponse({"field": Field.CONTACT_PHONE.value, "value": revealed.value})
@@ -379,7 +379,7 @@ def export(request: HttpRequest, kind: str) -> HttpResponseBase:
     except PermissionDenied:
         raise PermissionDenied(_("您没有导出明文的权限。")) from None
     except ValidationFailure as exc:
-        messages.error(request, str(exc).split(" / ")[0])
+        messages.error(request, str(exc))
         return redirect(back)
     response = FileResponse(
         out.file,

@@ -12,6 +12,7 @@ import pytest
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Point, Polygon
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.utils import translation
 
 from grids.crs import wgs84_to_gcj02
 from grids.models import Level, Region
@@ -106,7 +107,7 @@ def test_import_creates_then_reimport_updates_by_code(tmp_path: Path) -> None:
     assert not grid.synthetic
     assert grid.area_m2 == pytest.approx(44.4 * 34.1, rel=0.02)  # 0.0004° ≈ 44 m × 34 m here
     # It lies on top of a demo grid: reported, not refused.
-    assert any(NEW_GRID in w and "overlaps" in w for w in report.warnings)
+    assert any(NEW_GRID in w and "重叠" in w for w in report.warnings)
 
     # The same code again, renamed: the same row is updated, nothing is added.
     write_geojson(path, [({"code": NEW_GRID, "name": "改名网格"}, square(inside(), 2e-4))])
@@ -149,7 +150,7 @@ def test_clips_a_small_overhang_within_the_tolerance(tmp_path: Path) -> None:
     path = write_geojson(tmp_path / "g.geojson", [({"code": grid.code, "name": "东移"}, shifted)])
     report = import_grids(path, tolerance_m=50)
     assert report.updated == [grid.code]
-    assert any("clipped" in w and grid.code in w for w in report.warnings)
+    assert any("已裁去上级" in w and grid.code in w for w in report.warnings)
     # The clip is an overlay on the 1 cm grid: what is left outside is rounding, not area.
     with connection.cursor() as cursor:
         cursor.execute(
@@ -163,7 +164,7 @@ def test_clips_a_small_overhang_within_the_tolerance(tmp_path: Path) -> None:
     # Ten metres is more than a 2 m tolerance allows.
     with database_unchanged(), pytest.raises(BoundaryImportError) as excinfo:
         import_grids(path, tolerance_m=2)
-    assert "beyond the 2 m tolerance" in error_of(excinfo)
+    assert "容差 2 米" in error_of(excinfo)
 
 
 def test_shapefile_written_by_ogr2ogr(tmp_path: Path) -> None:
@@ -191,7 +192,7 @@ def test_shapefile_written_by_ogr2ogr(tmp_path: Path) -> None:
         capture_output=True,
     )  # fmt: skip
     report = import_grids(projected)
-    assert any("reprojected" in w for w in report.warnings)
+    assert any("已将投影坐标系" in w for w in report.warnings)
     moved = Region.objects.get(code=grids[0].code)
     assert moved.boundary.area == pytest.approx(grids[0].boundary.area, rel=1e-6)
 
@@ -231,7 +232,7 @@ def test_gcj02_file_is_converted_and_the_wrong_crs_is_refused(tmp_path: Path) ->
     # Read as WGS 84, GCJ-02 boundaries sit some 500 m off: outside their community.
     with database_unchanged(), pytest.raises(BoundaryImportError) as excinfo:
         import_grids(path, crs="wgs84")
-    assert "outside its parent" in error_of(excinfo)
+    assert "超出上级" in error_of(excinfo)
     assert grids[0].code in error_of(excinfo)
 
     report = import_grids(path, crs="gcj02")
@@ -268,7 +269,7 @@ def test_a_shrunk_parent_warns_about_the_children_it_leaves_out(tmp_path: Path) 
     path = write_geojson(tmp_path / "c.geojson", [({"code": COMMUNITY, "name": "缩小"}, shrunk)])
     report = regions_import(path=path, level="community", code_field="code", name_field="name")
     assert report.updated == [COMMUNITY]
-    [warning] = [w for w in report.warnings if "leaves children outside" in w]
+    [warning] = [w for w in report.warnings if "的新边界未包含其下级" in w]
     assert first.code in warning
     assert not any(g.code in warning for g in others)
 
@@ -305,12 +306,12 @@ def test_a_small_self_intersection_is_repaired(tmp_path: Path) -> None:
     path = write_geojson(tmp_path / "t.geojson", [({"code": NEW_GRID, "name": "小扭结"}, twisted)])
     report = import_grids(path)
     assert report.created == [NEW_GRID]
-    assert any("repaired" in w and NEW_GRID in w for w in report.warnings)
+    assert any("已修复无效几何" in w and NEW_GRID in w for w in report.warnings)
     assert Region.objects.get(code=NEW_GRID).boundary.valid
 
     with database_unchanged(), pytest.raises(BoundaryImportError) as excinfo:
         import_grids(path, repair=False)
-    assert "invalid geometry" in error_of(excinfo)
+    assert "几何图形无效" in error_of(excinfo)
 
 
 def test_grid_outside_its_parent_is_rejected(tmp_path: Path) -> None:
@@ -325,7 +326,7 @@ def test_grid_outside_its_parent_is_rejected(tmp_path: Path) -> None:
     with database_unchanged(), pytest.raises(BoundaryImportError) as excinfo:
         import_grids(path)
     message = error_of(excinfo)
-    assert "飞地网格" in message and "outside its parent" in message
+    assert "飞地网格" in message and "超出上级" in message
     assert "好网格" not in message  # the good feature is not blamed, and not written either
     assert not Region.objects.filter(code=NEW_GRID).exists()
 
@@ -335,7 +336,7 @@ def test_projected_metres_are_refused(tmp_path: Path) -> None:
     path = write_geojson(tmp_path / "m.geojson", [({"code": NEW_GRID, "name": "米"}, metres)])
     with database_unchanged(), pytest.raises(BoundaryImportError) as excinfo:
         import_grids(path)
-    assert "not longitude/latitude" in error_of(excinfo)
+    assert "坐标不是经纬度" in error_of(excinfo)
 
 
 def test_swapped_or_faraway_coordinates_are_refused(tmp_path: Path) -> None:
@@ -347,7 +348,7 @@ def test_swapped_or_faraway_coordinates_are_refused(tmp_path: Path) -> None:
         with database_unchanged(), pytest.raises(BoundaryImportError) as excinfo:
             import_grids(path)
         assert "错位" in error_of(excinfo)
-        assert "Beijing" in error_of(excinfo) or "longitude/latitude" in error_of(excinfo)
+        assert "北京范围之外" in error_of(excinfo) or "坐标不是经纬度" in error_of(excinfo)
 
 
 @pytest.mark.parametrize(
@@ -368,11 +369,11 @@ def test_files_that_are_not_geodata_are_refused(
         import_grids(path)
     message = error_of(excinfo)
     assert filename in message
-    assert "geodata" in message or "no geometries" in message
+    assert "无法作为地理数据读取" in message or "中没有几何要素" in message
 
 
 def test_a_missing_file_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(BoundaryImportError, match="no such file"):
+    with pytest.raises(BoundaryImportError, match="文件不存在"):
         import_grids(tmp_path / "nowhere.geojson")
 
 
@@ -395,14 +396,29 @@ def test_feature_level_errors_are_all_reported(tmp_path: Path) -> None:
         import_grids(path)
     message = error_of(excinfo)
     for expected in (
-        "#1 ? 无编码: missing code",
-        f"#2 {NEW_GRID} ?: missing name",
-        "#3 1101050010019 短编码: code must be 15 digits",
-        "#4 110105099001001 无上级: parent community 110105099001 does not exist",
-        "#5 110105001001903 点: is not a polygon (Point)",
-        "#7 110105001001904 重复乙: duplicate code, as #6",
+        "要素 #1 ? 无编码:缺少编码(字段 code)",
+        f"要素 #2 {NEW_GRID} ?:缺少名称(字段 name)",
+        "要素 #3 1101050010019 短编码:编码应为 15 位数字(单元网格)",
+        "要素 #4 110105099001001 无上级:上级社区/村 110105099001 不存在",
+        "要素 #5 110105001001903 点:不是面状几何(Point)",
+        "要素 #7 110105001001904 重复乙:编码与要素 #6 110105001001904 重复甲 重复",
     ):
         assert expected in message
+
+    # The same errors in English, for a session or command run in English.
+    with translation.override("en"), pytest.raises(BoundaryImportError) as excinfo:
+        import_grids(path)
+    message = error_of(excinfo)
+    for expected in (
+        "feature #1 ? 无编码: missing code (field code)",
+        f"feature #2 {NEW_GRID} ?: missing name (field name)",
+        "feature #3 1101050010019 短编码: code must be 15 digits",
+        "feature #4 110105099001001 无上级: parent Community / village 110105099001 does not exist",
+        "feature #5 110105001001903 点: is not a polygon (Point)",
+        "feature #7 110105001001904 重复乙: duplicate code, as #6 110105001001904 重复甲",
+    ):
+        assert expected in message
+    assert "要素" not in message and "缺少" not in message  # no Chinese message text left
 
 
 def test_parent_field_must_match_the_code_prefix(tmp_path: Path) -> None:
@@ -412,7 +428,7 @@ def test_parent_field_must_match_the_code_prefix(tmp_path: Path) -> None:
     )
     with database_unchanged(), pytest.raises(BoundaryImportError) as excinfo:
         import_grids(path, parent_field="parent")
-    assert "code prefix does not match parent 110105002001" in error_of(excinfo)
+    assert "编码前缀与上级 110105002001 不一致" in error_of(excinfo)
 
 
 def test_unknown_fields_are_refused_with_the_fields_there_are(tmp_path: Path) -> None:
@@ -437,8 +453,8 @@ def test_overlaps_duplicate_names_and_gaps_are_warned(tmp_path: Path) -> None:
     report = import_grids(path)
     assert report.created == [NEW_GRID, COMMUNITY + "902"]
     text = "\n".join(report.warnings)
-    assert f"{NEW_GRID} 同名 overlaps {COMMUNITY}902 同名" in text
-    assert "same name '同名'" in text
+    assert f"{NEW_GRID} 同名 与 {COMMUNITY}902 同名 重叠" in text
+    assert "同级重名“同名”" in text
 
     # Replacing a demo grid by half of itself leaves a gap in the community.
     first = grids_of(COMMUNITY)[0]
@@ -447,7 +463,7 @@ def test_overlaps_duplicate_names_and_gaps_are_warned(tmp_path: Path) -> None:
         Polygon.from_bbox((centre.x, -90, 180, 90))))  # fmt: skip
     path = write_geojson(tmp_path / "half.geojson", [({"code": first.code, "name": "半"}, half)])
     report = import_grids(path)
-    assert any(COMMUNITY in w and "not covered" in w for w in report.warnings)
+    assert any(COMMUNITY in w and "未被下级覆盖" in w for w in report.warnings)
 
 
 def test_dry_run_reports_and_writes_nothing(tmp_path: Path) -> None:
@@ -457,7 +473,7 @@ def test_dry_run_reports_and_writes_nothing(tmp_path: Path) -> None:
     with database_unchanged():
         report = import_grids(path, dry_run=True)
     assert report.created == [NEW_GRID]
-    assert "dry run" in report.summary()
+    assert "演练模式,未写入任何数据" in report.summary()
 
 
 # ---- the command ---------------------------------------------------------------------
@@ -472,7 +488,7 @@ def test_command_imports_and_prints_the_report(tmp_path: Path) -> None:
         "import_boundaries", str(path), "--level", "grid", "--code-field", "bm",
         "--name-field", "mc", "--tolerance", "20", stdout=out,
     )  # fmt: skip
-    assert "created 1" in out.getvalue()
+    assert "新建 1," in out.getvalue()
     assert Region.objects.filter(code=NEW_GRID, name="命令网格").exists()
 
 
@@ -486,7 +502,33 @@ def test_command_fails_with_the_feature_named(tmp_path: Path) -> None:
         )  # fmt: skip
     message = str(excinfo.value)
     assert "远方网格" in message and NEW_GRID in message
-    assert "nothing was changed" in message
+    assert "导入失败,未作任何修改" in message
+
+
+def test_command_reports_in_english_when_run_in_english(tmp_path: Path) -> None:
+    far = square(inside("110105020001"), 2e-4)
+    path = write_geojson(tmp_path / "far.geojson", [({"bm": NEW_GRID, "mc": "远方网格"}, far)])
+    with database_unchanged(), translation.override("en"):
+        with pytest.raises(CommandError) as excinfo:
+            call_command(
+                "import_boundaries", str(path), "--level", "grid", "--code-field", "bm",
+                "--name-field", "mc",
+            )  # fmt: skip
+        message = str(excinfo.value)
+        assert message.startswith("import failed, nothing was changed:")
+        assert f"feature #1 {NEW_GRID} 远方网格: lies outside its parent {COMMUNITY}" in message
+        assert "超出上级" not in message
+
+        good = write_geojson(
+            tmp_path / "g.geojson", [({"bm": NEW_GRID, "mc": "命令网格"}, square(inside(), 2e-4))]
+        )
+        out = StringIO()
+        call_command(
+            "import_boundaries", str(good), "--level", "grid", "--code-field", "bm",
+            "--name-field", "mc", "--dry-run", stdout=out,
+        )  # fmt: skip
+    assert "created 1, updated 0, unchanged 0" in out.getvalue()
+    assert "dry run: nothing was written" in out.getvalue()
 
 
 def test_command_refuses_a_text_file(tmp_path: Path) -> None:
@@ -494,7 +536,7 @@ def test_command_refuses_a_text_file(tmp_path: Path) -> None:
     path.write_text("hello", encoding="utf-8")
     with (
         database_unchanged(),
-        pytest.raises(CommandError, match=r"not read readme\.txt as geodata"),
+        pytest.raises(CommandError, match=r"无法作为地理数据读取 readme\.txt"),
     ):
         call_command(
             "import_boundaries", str(path), "--level", "street", "--code-field", "c",

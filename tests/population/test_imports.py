@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.utils import translation
 from openpyxl import Workbook
 
 from grids.models import Level, Region
@@ -457,8 +458,8 @@ def test_command_prints_the_report(territory: None, tmp_path: Path) -> None:
         "import_population", str(write_csv(tmp_path / "c.csv", rows)), kind="persons", stdout=out
     )
     text = out.getvalue()
-    assert "新增 created: 1" in text and "拒绝 rejected: 1" in text
-    assert "第 3 行 / row 3: 身份证号:身份证号校验位错误" in text
+    assert "新增: 1" in text and "拒绝: 1" in text
+    assert "第 3 行:身份证号:身份证号校验位错误" in text
     with pytest.raises(CommandError, match="缺少必填列:姓名、身份证号、户籍类型"):
         call_command(
             "import_population",
@@ -466,6 +467,40 @@ def test_command_prints_the_report(territory: None, tmp_path: Path) -> None:
             kind="persons",
             stdout=StringIO(),
         )
+
+
+def test_command_prints_the_report_in_english(territory: None, tmp_path: Path) -> None:
+    rows: list[list[Any]] = [
+        PERSON_HEADER,
+        ["张三", idn(1), "", "", "", "户籍", "", ""],
+        ["坏人", wrong_check(idn(2)), "", "", "", "户籍", "", ""],
+        ["无户籍", idn(3), "", "", "", "", "", ""],
+    ]
+    out = StringIO()
+    with translation.override("en"):
+        call_command(
+            "import_population",
+            str(write_csv(tmp_path / "c.csv", rows)),
+            kind="persons",
+            dry_run=True,
+            stdout=out,
+        )
+        text = out.getvalue()
+        assert "persons: 3 rows in" in text and "(dry run, nothing written)" in text
+        assert "Created: 1" in text and "Rejected: 2" in text and "Updated: 0" in text
+        assert "Rejected rows:" in text
+        assert "row 3: 身份证号: The identity number's check digit is wrong" in text
+        assert "row 4: Missing required value: 户籍类型" in text
+        assert "校验位" not in text and "缺少必填项" not in text
+        with pytest.raises(
+            CommandError, match="missing required columns: 姓名、身份证号、户籍类型"
+        ):
+            call_command(
+                "import_population",
+                str(write_csv(tmp_path / "bad.csv", [["名称", "号码"], ["a", "b"]])),
+                kind="persons",
+                stdout=StringIO(),
+            )
 
 
 @pytest.mark.parametrize(

@@ -6,10 +6,11 @@ from io import BytesIO, StringIO
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
-from django.utils import timezone
+from django.utils import timezone, translation
 from openpyxl import load_workbook
 
 from population.models import RevealAudit
@@ -76,6 +77,30 @@ def test_a_reason_is_required(world: dict[str, Any], reason: str) -> None:
     assert "查看原因" in page.content.decode()
     assert world["jianwai"].number not in page.content.decode()
     assert RevealAudit.objects.count() == 0
+
+
+def test_a_refusal_is_in_the_language_of_the_request(world: dict[str, Any]) -> None:
+    # LocaleMiddleware leaves the language of the last request active in this thread;
+    # the override puts the default back for the tests that follow.
+    with translation.override(settings.LANGUAGE_CODE):
+        client = client_for("data_admin")
+        chinese = client.post(_url(world["jianwai"]), {"reason": "看看"}, headers=JSON)
+        assert chinese.json()["error"] == "请填写查看原因(至少 4 个字)"
+        english = client.post(
+            _url(world["jianwai"]), {"reason": "看看"}, headers={**JSON, "Accept-Language": "en"}
+        )
+        assert english.status_code == 400
+        assert english.json()["error"] == "Give a reason of at least 4 characters"
+        # The organisation page shows the service's refusal as it is.
+        page = client.post(
+            f"/population/organisations/{world['org'].pk}/reveal/",
+            {"reason": "看看"},
+            headers={"Accept-Language": "en"},
+        )
+        assert page.status_code == 400
+        assert "Give a reason of at least 4 characters" in page.content.decode()
+        assert "请填写查看原因" not in page.content.decode()
+        assert RevealAudit.objects.count() == 0
 
 
 def test_permission_and_reason_reveal_and_audit_once(world: dict[str, Any]) -> None:

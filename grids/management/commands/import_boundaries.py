@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from grids.crs import CRS
 from grids.models import Level
@@ -65,7 +66,5 @@ class Command(BaseCommand):
             )
         except BoundaryImportError as exc:
             lines = [f"  - {m}" for m in exc.messages]
-            raise CommandError(
-                "导入失败,未作任何修改 / import failed, nothing was changed:\n" + "\n".join(lines)
-            ) from exc
+            raise CommandError(_("导入失败,未作任何修改:") + "\n" + "\n".join(lines)) from exc
         self.stdout.write(report.summary())

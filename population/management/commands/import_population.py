@@ -3,22 +3,24 @@
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from grids.crs import CRS
 from population.imports.columns import TEMPLATES, ImportRefused
 from population.imports.service import ImportReport, population_import
 
 LABELS = {
-    "rows": "读取行数 rows",
-    "created": "新增 created",
-    "updated": "更新 updated",
-    "merged": "文件内重复合并 merged",
-    "unchanged": "无变化 unchanged",
-    "rejected": "拒绝 rejected",
-    "buildings_created": "新建楼栋 buildings created",
-    "buildings_updated": "更新楼栋 buildings updated",
-    "units_regridded": "随楼栋调整网格的房屋 units re-gridded",
-    "persons_regridded": "随居住地调整网格的人员 persons re-gridded",
+    "rows": gettext_lazy("读取行数"),
+    "created": gettext_lazy("新增"),
+    "updated": pgettext_lazy("import count", "更新"),
+    "merged": gettext_lazy("文件内重复合并"),
+    "unchanged": gettext_lazy("无变化"),
+    "rejected": gettext_lazy("拒绝"),
+    "buildings_created": gettext_lazy("新建楼栋"),
+    "buildings_updated": gettext_lazy("更新楼栋"),
+    "units_regridded": gettext_lazy("随楼栋调整网格的房屋"),
+    "persons_regridded": gettext_lazy("随居住地调整网格的人员"),
 }
 
 
@@ -66,14 +68,19 @@ class Command(BaseCommand):
         self._print(report, options["show_rejected"])
 
     def _print(self, report: ImportReport, show: int) -> None:
-        title = f"{report.kind}: {report.rows} 行,用时 {report.seconds:.1f} 秒"
-        self.stdout.write(title + ("(试运行,未写入 / dry run)" if report.dry_run else ""))
+        title = _("%(kind)s: %(rows)s 行,用时 %(seconds).1f 秒") % {
+            "kind": report.kind,
+            "rows": report.rows,
+            "seconds": report.seconds,
+        }
+        self.stdout.write(title + (_("(试运行,未写入)") if report.dry_run else ""))
         for key, value in report.counts().items():
             self.stdout.write(f"  {LABELS.get(key, key)}: {value}")
         if report.rejections:
-            self.stdout.write("拒绝的行 / rejected rows:")
+            self.stdout.write(_("拒绝的行:"))
             for r in report.rejections[:show]:
-                self.stdout.write(f"  第 {r.row} 行 / row {r.row}: {r.reason}")
+                line = _("第 %(row)s 行:%(reason)s") % {"row": r.row, "reason": r.reason}
+                self.stdout.write(f"  {line}")
             hidden = report.rejected - min(show, len(report.rejections))
             if hidden > 0:
-                self.stdout.write(f"  … 另有 {hidden} 行未列出 / {hidden} more not listed")
+                self.stdout.write("  " + _("… 另有 %(hidden)s 行未列出") % {"hidden": hidden})
