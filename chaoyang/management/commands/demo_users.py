@@ -4,6 +4,7 @@ import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from chaoyang.demo import demo_users
 
@@ -17,7 +18,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         users = demo_users()
         if not users:
-            raise CommandError("没有演示账号,请先运行 seed_demo / no demo accounts: run seed_demo")
+            raise CommandError(_("没有演示账号,请先运行 seed_demo"))
         if options["json"]:
             self.stdout.write(
                 json.dumps([u.as_dict() for u in users], ensure_ascii=False, indent=2)
