@@ -425,7 +425,7 @@ def run() -> list[Entry]:
         flush=True,
     )
     return [
-        Entry("intake.http.requests_per_s", rate, "/s", f_rate, "ratio ≥ 0.25", n),
+        Entry("intake.http.requests_per_s", rate, "/s", f_rate, "ratio ≥ 0.20", n),
         Entry("intake.http.p50", p50, "ms", f_p50, "", n),
         Entry("intake.http.p99", p99, "ms", f_p99, "< 100 ms", n),
         Entry("intake.http.worker_cpu_per_request", cpu_ms, "ms", None, "", n),
