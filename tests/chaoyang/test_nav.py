@@ -37,3 +37,41 @@ def test_nav_links_follow_roles(territory: None, username: str, expected: set[st
     nav = html.split('<nav aria-label="主导航">', 1)[1].split("</nav>", 1)[0]
     shown = {name for name, href in LINKS.items() if f'href="{href}"' in nav}
     assert shown == expected
+
+
+def _top_bar(html: str) -> str:
+    return html.split('<nav aria-label="主导航">', 1)[1].split("</nav>", 1)[0]
+
+
+@pytest.mark.parametrize(
+    ("username", "page", "shown", "hidden"),
+    [
+        ("jianwai_grid1", "/field/tasks/", {"tasks", "report"}, {"inbox", "centre"}),
+        ("jianwai_cg", "/field/inbox/", {"inbox"}, {"tasks", "report", "centre"}),
+        ("jianwai_operator", "/field/hotline/", {"centre", "hotline"}, {"tasks", "inbox"}),
+    ],
+)
+def test_field_pages_keep_the_top_bar_and_field_users_see_no_api_docs(
+    territory: None, username: str, page: str, shown: set[str], hidden: set[str]
+) -> None:
+    call_command("seed_demo", stdout=StringIO())
+    client = Client()
+    client.force_login(get_user_model().objects.get(username=username))
+    response = client.get(page)
+    assert response.status_code == 200
+    nav = _top_bar(response.content.decode())
+    links = {name for name, href in LINKS.items() if f'href="{href}"' in nav}
+    assert shown <= links and not hidden & links
+    assert ('href="/api/docs/"' in nav) is ("centre" in shown)
+
+
+@pytest.mark.parametrize(
+    ("username", "docs"),
+    [("jianwai_grid1", False), ("jianwai_cg", False), ("jianwai_dispatcher", True)],
+)
+def test_api_docs_link_is_for_the_centre(territory: None, username: str, docs: bool) -> None:
+    call_command("seed_demo", stdout=StringIO())
+    client = Client()
+    client.force_login(get_user_model().objects.get(username=username))
+    nav = _top_bar(client.get("/map/").content.decode())
+    assert ('href="/api/docs/"' in nav) is docs
