@@ -75,3 +75,12 @@ def test_api_docs_link_is_for_the_centre(territory: None, username: str, docs: b
     client.force_login(get_user_model().objects.get(username=username))
     nav = _top_bar(client.get("/map/").content.decode())
     assert ('href="/api/docs/"' in nav) is docs
+
+
+def test_a_superuser_without_roles_sees_api_docs_and_population(territory: None) -> None:
+    admin = get_user_model().objects.create_superuser("root_nav", "root@example.org", "x")
+    client = Client()
+    client.force_login(admin)
+    nav = _top_bar(client.get("/map/").content.decode())
+    assert 'href="/api/docs/"' in nav and 'href="/population/"' in nav
+    assert 'href="/field/tasks/"' not in nav and 'href="/field/inbox/"' not in nav
