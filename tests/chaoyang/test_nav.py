@@ -7,6 +7,10 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
 
+from cases.models import Source
+from dispatch.actors import actor_for
+from dispatch.workflow import intake_channels
+
 pytestmark = pytest.mark.django_db
 
 LINKS = {
@@ -84,3 +88,20 @@ def test_a_superuser_without_roles_sees_api_docs_and_population(territory: None)
     nav = _top_bar(client.get("/map/").content.decode())
     assert 'href="/api/docs/"' in nav and 'href="/population/"' in nav
     assert 'href="/field/tasks/"' not in nav and 'href="/field/inbox/"' not in nav
+
+
+@pytest.mark.parametrize(
+    ("username", "status"),
+    [("jianwai_operator", 200), ("jianwai_lead", 200), ("jianwai_dispatcher", 403)],
+)
+def test_the_hotline_page_follows_the_intake_rule(
+    territory: None, username: str, status: int
+) -> None:
+    """Only roles the intake rule lets report through the hotline get the form (a
+    dispatcher's call would be refused by intake, so the page does not offer it)."""
+    call_command("seed_demo", stdout=StringIO())
+    user = get_user_model().objects.get(username=username)
+    assert (Source.HOTLINE in intake_channels(actor_for(user).roles)) is (status == 200)
+    client = Client()
+    client.force_login(user)
+    assert client.get("/field/hotline/").status_code == status
