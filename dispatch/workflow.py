@@ -52,6 +52,12 @@ class Field(StrEnum):
     RESULT = "result"
 
 
+# Limits of the inputs, checked alike by the pages' ActionForm and the API's serializers.
+NOTE_MAX_LENGTH = 2000
+TARGET_CASE_MAX_LENGTH = 40  # a case id or number
+MAX_PHOTOS = 9  # per action or report
+
+
 class VerifyResult(models.TextChoices):
     CONFIRMED = "confirmed", _("问题属实")
     NOT_FOUND = "not_found", _("未发现问题")

@@ -10,7 +10,14 @@ from cases.models import Attachment, Case, CaseEvent, Light, Source, Status, Urg
 from core.filters import BIGINT_MAX
 from dispatch.models import Department
 from dispatch.queues import QUEUE_KEYS
-from dispatch.workflow import BY_ACTION, FIELD_CHOICES, Field
+from dispatch.workflow import (
+    BY_ACTION,
+    FIELD_CHOICES,
+    MAX_PHOTOS,
+    NOTE_MAX_LENGTH,
+    TARGET_CASE_MAX_LENGTH,
+    Field,
+)
 from grids.crs import CRS
 
 
@@ -44,7 +51,7 @@ def _photos_field() -> serializers.ListField:
         child=serializers.FileField(allow_empty_file=True),
         required=False,
         default=list,
-        max_length=9,
+        max_length=MAX_PHOTOS,
         help_text=_("照片文件(JPEG/PNG),最多 9 张"),
     )
 
@@ -59,7 +66,10 @@ class ActionSerializer(serializers.Serializer):
     """One action as JSON. Actions with photos need a multipart upload (ActionUploadSerializer)."""
 
     action = serializers.ChoiceField(choices=sorted(BY_ACTION))
-    note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+    # The same limits and choices as the pages' ActionForm (dispatch/workflow.py).
+    note = serializers.CharField(
+        required=False, allow_blank=True, max_length=NOTE_MAX_LENGTH, default=""
+    )
     department = serializers.IntegerField(
         required=False,
         allow_null=True,
@@ -75,7 +85,7 @@ class ActionSerializer(serializers.Serializer):
         required=False,
         allow_blank=True,
         default="",
-        max_length=40,
+        max_length=TARGET_CASE_MAX_LENGTH,
         help_text=_("合并到的案件:id 或案件编号"),
     )
     satisfaction = serializers.ChoiceField(

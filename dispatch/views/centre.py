@@ -18,7 +18,6 @@ from django.core.paginator import Paginator
 from django.db import models
 from django.db.models import QuerySet
 from django.http import (
-    FileResponse,
     Http404,
     HttpRequest,
     HttpResponse,
@@ -33,7 +32,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
-from cases.models import Attachment, Case, Light
+from cases.models import Case, Light
 from dispatch import calendar, case_tiles, queues, selectors
 from dispatch.actors import Actor, request_actor
 from dispatch.errors import Conflict, Forbidden, Invalid, NotFound
@@ -42,8 +41,9 @@ from dispatch.services.transitions import case_act
 from dispatch.workflow import BY_ACTION
 from grids.models import Region
 
-from .centre_panel import ActionForm, panel_context
-from .labels import MAX_PHOTOS, service_field_errors, short
+from .case_view import UNKNOWN_ACTION, ActionForm, kept_values
+from .centre_panel import panel_context
+from .labels import form_errors, service_errors
 
 POLL_MS = 3000
 PAGE_SIZE = 25
@@ -235,29 +235,21 @@ def case_panel(request: HttpRequest, ctx: Ctx, pk: int) -> HttpResponse:
 @vary_on_headers("X-Requested-With")
 def case_action(request: HttpRequest, ctx: Ctx, pk: int) -> HttpResponse:
     case = _visible(ctx, pk)
-    form = ActionForm(request.POST)
-    photos = request.FILES.getlist("photos")
+    form = ActionForm.posted(request)
     action = request.POST.get("action", "")
-    submitted = {k: request.POST.get(k, "") for k in ("note", "department", "deadline")}
-    submitted.update(target_case=request.POST.get("target_case", ""))
-    keep = {"open_action": action, "submitted": submitted, "message_kind": "error"}
-    if not form.is_valid() or len(photos) > MAX_PHOTOS:
-        errors = {k: [str(m) for m in v] for k, v in form.errors.items()}
-        if len(photos) > MAX_PHOTOS:
-            errors["photos"] = [_("最多上传 %(n)s 张照片") % {"n": MAX_PHOTOS}]
+    keep = {"open_action": action, "submitted": kept_values(request), "message_kind": "error"}
+    if form is None or not form.is_valid():
+        errors = form_errors(form.errors) if form else {"action": [str(UNKNOWN_ACTION)]}
         message = _("请检查填写的内容。")
         return _panel(request, ctx, case, 400, message=message, errors=errors, **keep)
     try:
         case = case_act(
-            case_id=pk,
-            user=ctx.actor.user,
-            action=action,
-            data=form.to_input(photos),
-            actor=ctx.actor,
+            case_id=pk, user=ctx.actor.user, action=action, data=form.to_input(), actor=ctx.actor
         )
     except Invalid as exc:
-        errors = service_field_errors(exc)
-        return _panel(request, ctx, case, 400, message=short(exc.message), errors=errors, **keep)
+        errors = service_errors(exc)
+        errors.pop("__all__", None)  # the message says it
+        return _panel(request, ctx, case, 400, message=exc.message, errors=errors, **keep)
     except (Conflict, Forbidden, NotFound) as exc:
         fresh = _visible(ctx, pk)
         # The page's copy was stale: whatever the service objected to (a state or a
@@ -265,7 +257,7 @@ def case_action(request: HttpRequest, ctx: Ctx, pk: int) -> HttpResponse:
         if form.cleaned_data["version"] != fresh.version:
             message, status, kind = str(STALE_MESSAGE), 409, "conflict"
         else:
-            message, status = short(exc.message), exc.status
+            message, status = exc.message, exc.status
             kind = "conflict" if isinstance(exc, Conflict) else "error"
         return _panel(request, ctx, fresh, status, message=message, message_kind=kind)
     label = BY_ACTION[action].label
@@ -275,23 +267,3 @@ def case_action(request: HttpRequest, ctx: Ctx, pk: int) -> HttpResponse:
     return _panel(
         request, ctx, after, message=_("已完成“%(a)s”。") % {"a": label}, message_kind="success"
     )
-
-
-@centre_view
-@require_safe
-def photo(request: HttpRequest, ctx: Ctx, pk: int, size: str) -> FileResponse:
-    """A case photo, served only to someone who may see the case (not from MEDIA_URL:
-    photos show people and addresses, and MEDIA_URL has no login in front of it)."""
-    att = Attachment.objects.filter(
-        id=pk, case__in=selectors.cases_visible(ctx.actor).values("id")
-    ).first()
-    if att is None or size not in ("full", "thumb"):
-        raise Http404(_("照片不存在"))
-    file = att.thumbnail if size == "thumb" else att.image
-    try:
-        handle = file.open("rb")
-    except FileNotFoundError as exc:
-        raise Http404(_("照片文件缺失")) from exc
-    response = FileResponse(handle, content_type="image/jpeg")
-    response["Cache-Control"] = "private, max-age=86400"  # a stored photo never changes
-    return response

@@ -20,11 +20,8 @@ from dispatch.errors import ActionError
 from dispatch.services.intake import case_intake
 from dispatch.views.field_common import (
     category_tree,
-    form_errors,
     grid_codes,
     in_my_grids,
-    roles_nav,
-    service_errors,
     urgency_choices,
     visible_case,
     visible_cases,
@@ -35,7 +32,7 @@ from dispatch.views.field_forms import (
     new_key,
     photo_count_error,
 )
-from dispatch.views.labels import page_status
+from dispatch.views.labels import form_errors, page_status, service_errors
 
 CODE_SLOT = "__code__"
 
@@ -44,7 +41,7 @@ def forbidden(request: HttpRequest, message: str) -> HttpResponse:
     return render(
         request,
         "dispatch/field/forbidden.html",
-        {"message": message, "nav": roles_nav(request_actor(request))},
+        {"message": message},
         status=403,
     )
 
@@ -64,7 +61,6 @@ def _report_context(
         "location_errors": [m for f in LOCATION_FIELDS for m in errors.get(f, [])],
         "categories": category_tree(),
         "urgencies": urgency_choices(),
-        "nav": roles_nav(actor),
         "nojs_key": new_key(),
         # A page re-shown after an error cannot keep the files the browser sent.
         "photos_lost": bool(request.FILES),
@@ -143,7 +139,6 @@ def report_done(request: HttpRequest, case_id: int) -> HttpResponse:
             "duplicates": duplicate_rows(actor, case),
             "repeat": request.GET.get("repeat") == "1",
             "used_key": used_key(actor, case),
-            "nav": roles_nav(actor),
         },
     )
 
@@ -184,7 +179,6 @@ def tasks(request: HttpRequest) -> HttpResponse:
                 ("check", _("待核查"), list(check[:TASK_LIMIT]), check.count()),
             ],
             "reported": list(reported),
-            "nav": roles_nav(actor),
             "limit": TASK_LIMIT,
         },
     )

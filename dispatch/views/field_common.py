@@ -1,52 +1,25 @@
 """Pieces shared by the field pages (grid worker, department inbox, hotline form).
 
 The pages stay thin: they parse a form, call a service (case_intake, case_act) and show
-what the service says. Everything here is presentation: who the actor is, the category
-tree for the two-level select, turning service errors into per-field messages, the case
-timeline and the photo files, each served only to someone who may see the case.
+what the service says. Everything here is presentation: which cases the actor sees, the
+category tree for the two-level select, where each user starts. The case page itself
+(actions, timeline, photos) is dispatch/views/case_view.py, shared with the centre.
 """
 
 from collections import Counter
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
 from django.urls import reverse
-from django.utils.translation import gettext_lazy as _
 
-from cases.models import Attachment, Case, CaseEvent, Category, Urgency
+from cases.models import Case, Category, Urgency
 from core.roles import Role
 from dispatch import selectors
 from dispatch.actors import CENTRE_ROLES, Actor, actor_for
-from dispatch.errors import ActionError
 
-from .labels import (
-    VERIFY_RESULT_LABELS,
-    event_label,
-    role_label,
-    service_field_errors,
-    short,
-    status_label,
-)
-
-# Event actions that are not transitions of the table, with their timeline labels.
-# Roles that may register a hotline call (the intake service's rule) and register a point
-# outside the district for transfer.
-HOTLINE_ROLES = frozenset({Role.INTAKE_OPERATOR, Role.SHIFT_LEAD, Role.DISPATCHER})
-OUTSIDE_ROLES = frozenset({Role.INTAKE_OPERATOR, Role.SHIFT_LEAD})
-
-
-def service_errors(exc: ActionError) -> dict[str, list[str]]:
-    """Per-field messages of a service error; the general message under "__all__"."""
-    errors = service_field_errors(exc)
-    if not errors:
-        errors["__all__"] = [short(exc.message)]
-    return errors
-
-
-def form_errors(form_errors: Any) -> dict[str, list[str]]:
-    return {name: [str(m) for m in msgs] for name, msgs in form_errors.items()}
+# Who may register a report outside the district, and which channels each role reports
+# through, are the intake rule of dispatch/workflow.py (OUTSIDE_ROLES, intake_channels).
 
 
 def grid_codes(actor: Actor) -> list[str]:
@@ -101,18 +74,6 @@ def urgency_choices() -> list[tuple[str, str]]:
     return [(value, str(label)) for value, label in Urgency.choices]
 
 
-def roles_nav(actor: Actor) -> dict[str, object]:
-    """Which field pages this user has a use for; drives the page's own navigation."""
-    roles = actor.roles
-    return {
-        "worker": Role.GRID_WORKER in roles,
-        "handler": Role.HANDLER in roles,
-        "hotline": bool(roles & HOTLINE_ROLES),
-        "centre": bool(roles & CENTRE_ROLES),
-        "centre_url": centre_url(),
-    }
-
-
 def centre_url() -> str:
     """The command centre's page."""
     return reverse("dispatch:centre")
@@ -134,56 +95,3 @@ def landing_url(user: User) -> str:
     if Role.GRID_WORKER in roles:
         return reverse("dispatch:field-tasks")
     return reverse("grids:map")
-
-
-# --- the case page: photos and timeline -------------------------------------------------
-
-
-@dataclass
-class TimelineEntry:
-    event: CaseEvent
-    label: str
-    from_label: str
-    to_label: str
-    role_label: str
-    details: list[str] = field(default_factory=list)
-    photos: list[Attachment] = field(default_factory=list)
-
-
-def timeline(case: Case) -> list[TimelineEntry]:
-    events = (
-        case.events.select_related("actor").prefetch_related("attachments").order_by("at", "id")
-    )
-    out: list[TimelineEntry] = []
-    for ev in events:
-        details: list[str] = []
-        data = ev.data or {}
-        if data.get("department"):
-            details.append(f"{_('派遣至')}:{data['department']}")
-        if data.get("result"):
-            details.append(f"{_('核实结果')}:{VERIFY_RESULT_LABELS.get(data['result'], '')}")
-        if data.get("merged_into"):
-            details.append(f"{_('合并至')}:{data['merged_into']}")
-        if data.get("requested_deadline"):
-            details.append(f"{_('申请时限')}:{str(data['requested_deadline'])[:16]}")
-        changed = ev.from_status != ev.to_status
-        out.append(
-            TimelineEntry(
-                event=ev,
-                label=event_label(ev.action),
-                from_label=status_label(ev.from_status) if changed and ev.from_status else "",
-                to_label=status_label(ev.to_status) if changed else "",
-                role_label=role_label(ev.actor_role),
-                details=details,
-                photos=list(ev.attachments.all()),
-            )
-        )
-    return out
-
-
-def photo_groups(case: Case) -> list[tuple[str, list[Attachment]]]:
-    """The case's photos by kind: before, after, check, other."""
-    groups: dict[str, list[Attachment]] = {}
-    for att in case.attachments.all():
-        groups.setdefault(att.kind, []).append(att)
-    return [(str(label), groups[kind]) for kind, label in Attachment.Kind.choices if kind in groups]

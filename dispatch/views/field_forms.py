@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.models import Source, Urgency
 from dispatch.services.intake import IntakeInput
-from dispatch.views.labels import MAX_PHOTOS
+from dispatch.workflow import MAX_PHOTOS
 
 # Service error fields shown in the location block of the page.
 LOCATION_FIELDS = ("location", "lng", "lat")

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import field, field_actions, hotline, inbox
+from . import case_view, field, field_actions, hotline, inbox
 
 urlpatterns = [
     path("report/", field.report, name="field-report"),
@@ -10,10 +10,10 @@ urlpatterns = [
     path("tasks/", field.tasks, name="field-tasks"),
     path("cases/<int:case_id>/", field_actions.case_page, name="field-case"),
     path("cases/<int:case_id>/act/", field_actions.case_action, name="field-case-act"),
-    path("photos/<int:pk>/", field_actions.photo, name="field-photo"),
+    path("photos/<int:pk>/", case_view.photo, name="field-photo"),
     path(
         "photos/<int:pk>/thumb/",
-        field_actions.photo,
+        case_view.photo,
         {"size": "thumb"},
         name="field-photo-thumb",
     ),

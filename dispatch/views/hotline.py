@@ -13,25 +13,25 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
+from cases.models import Source
 from dispatch.actors import request_actor
 from dispatch.errors import ActionError
 from dispatch.services.intake import case_intake
 from dispatch.views.field import CODE_SLOT, duplicate_rows, forbidden, outline_url, used_key
 from dispatch.views.field_common import (
-    HOTLINE_ROLES,
-    OUTSIDE_ROLES,
     category_tree,
     centre_case_url,
-    form_errors,
-    roles_nav,
-    service_errors,
     urgency_choices,
     visible_case,
 )
 from dispatch.views.field_forms import LOCATION_FIELDS, HotlineForm, photo_count_error
-from dispatch.views.labels import page_status
+from dispatch.views.labels import form_errors, page_status, service_errors
+from dispatch.workflow import INTAKE_CHANNELS, OUTSIDE_ROLES, intake_channels
 from grids import selectors as grid_selectors
 from grids import tiles
+
+# The roles that take calls, as the intake rule says (their streets start the map).
+HOTLINE_TAKERS = frozenset(r for r, ch in INTAKE_CHANNELS.items() if Source.HOTLINE in ch)
 
 
 def _context(
@@ -53,12 +53,11 @@ def _context(
         "photos_lost": bool(request.FILES),
         "categories": category_tree(),
         "urgencies": urgency_choices(),
-        "nav": roles_nav(actor),
         "map_config": {
             "outlineUrl": outline_url(),
             "codeSlot": CODE_SLOT,
             # The operator's own street(s) to start with; the street layer shows the rest.
-            "codes": sorted({c for r in HOTLINE_ROLES for c in actor.regions.get(r, frozenset())})[
+            "codes": sorted({c for r in HOTLINE_TAKERS for c in actor.regions.get(r, frozenset())})[
                 :5
             ]
             or [settings.HOME_DISTRICT_CODE],
@@ -86,8 +85,8 @@ def _point_outside(form: HotlineForm) -> bool:
 @require_http_methods(["GET", "HEAD", "POST"])
 def hotline(request: HttpRequest) -> HttpResponse:
     actor = request_actor(request)
-    if not actor.roles & HOTLINE_ROLES:
-        return forbidden(request, _("仅受理员、值班长和派遣员可以登记热线来电。"))
+    if Source.HOTLINE not in intake_channels(actor.roles):
+        return forbidden(request, _("您的岗位不受理热线来电。"))
     template = "dispatch/field/hotline.html"
     if request.method != "POST":
         return render(request, template, _context(request, HotlineForm(), {}))
@@ -122,6 +121,5 @@ def hotline_done(request: HttpRequest, case_id: int) -> HttpResponse:
             "repeat": request.GET.get("repeat") == "1",
             "used_key": used_key(actor, case),
             "centre_url": centre_case_url(case.id),
-            "nav": roles_nav(actor),
         },
     )

@@ -18,7 +18,6 @@ from dispatch import selectors
 from dispatch.actors import request_actor
 from dispatch.models import Assignment
 from dispatch.views.field import forbidden
-from dispatch.views.field_common import roles_nav
 
 GROUP_LIMIT = 200
 
@@ -97,6 +96,5 @@ def inbox(request: HttpRequest) -> HttpResponse:
             "groups": groups,
             "departments": sorted(actor.departments.values()),
             "total": sum(g.count for g in groups),
-            "nav": roles_nav(actor),
         },
     )

@@ -1,15 +1,14 @@
-"""Words the case pages share: labels of statuses, events and roles, and how a bilingual
-service message is shown. The command centre and the field pages both use these."""
+"""Words the case pages share: labels of statuses, events and roles, and a service's or a
+form's messages by field. The command centre and the field pages both use these."""
 
-from django.utils.translation import get_language
+from typing import Any
+
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import Status
 from core.roles import Role
 from dispatch.errors import ActionError, Invalid
 from dispatch.workflow import BY_ACTION, VerifyResult
-
-MAX_PHOTOS = 9  # per action or report, as the API allows
 
 # Events that are not transitions of the table: intake, the far side of a merge, the clock.
 EXTRA_EVENT_LABELS = {
@@ -20,14 +19,6 @@ EXTRA_EVENT_LABELS = {
     "auto_supervise": _("超期自动督办"),
 }
 VERIFY_RESULT_LABELS = dict(VerifyResult.choices)
-
-
-def short(message: str) -> str:
-    """The Chinese half of a bilingual service message ("中文 / English") on a Chinese
-    page; screens have no room for both. Other languages get the whole message."""
-    if (get_language() or "").startswith("zh") and " / " in message:
-        return message.split(" / ", 1)[0]
-    return message
 
 
 def status_label(value: str) -> str:
@@ -55,6 +46,12 @@ def page_status(exc: ActionError) -> int:
     return 400 if isinstance(exc, Invalid) else exc.status
 
 
-def service_field_errors(exc: ActionError) -> dict[str, list[str]]:
-    """Per-field messages of a service error, shortened for the page."""
-    return {name: [short(str(m)) for m in msgs] for name, msgs in exc.fields.items()}
+def form_errors(errors: Any) -> dict[str, list[str]]:
+    """A Django form's errors as plain strings by field name."""
+    return {name: [str(m) for m in msgs] for name, msgs in errors.items()}
+
+
+def service_errors(exc: ActionError) -> dict[str, list[str]]:
+    """Per-field messages of a service error; the general message under "__all__"."""
+    errors = form_errors(exc.fields)
+    return errors or {"__all__": [exc.message]}
