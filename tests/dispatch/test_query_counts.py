@@ -71,12 +71,12 @@ ACTION_QUERIES = {
 PAGE_QUERIES = {
     "intake": 13,
     "case_list": 5,
-    "centre_page": 10,
-    "centre_queue": 8,
-    "centre_panel": 14,
-    "field_tasks": 13,
-    "field_case": 11,
-    "inbox": 7,
+    "centre_page": 8,
+    "centre_queue": 6,
+    "centre_panel": 12,
+    "field_tasks": 11,
+    "field_case": 9,
+    "inbox": 5,
 }
 
 
