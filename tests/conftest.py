@@ -62,9 +62,6 @@ def _clear_cache() -> None:
     calendar.reset_cache()
 
 
-SNAPSHOT = "test_territory_snapshot"
-
-
 @pytest.fixture(scope="session")
 def _territory_snapshot(django_db_setup: None, django_db_blocker: Any) -> None:
     """Build the demo territory once per run, committed, and keep a copy of its rows.
@@ -73,6 +70,7 @@ def _territory_snapshot(django_db_setup: None, django_db_blocker: Any) -> None:
     alone and the territory comes back with one INSERT instead of a rebuild.
     """
     from grids.territory import ensure_demo_territory
+    from tests.factories import SNAPSHOT
 
     with django_db_blocker.unblock():
         ensure_demo_territory()
@@ -84,10 +82,10 @@ def _territory_snapshot(django_db_setup: None, django_db_blocker: Any) -> None:
 @pytest.fixture
 def territory(_territory_snapshot: None, django_db_blocker: Any) -> None:
     """The demo territory, restored from the snapshot when a flush has removed it."""
-    with django_db_blocker.unblock(), connection.cursor() as cur:
-        cur.execute("SELECT EXISTS (SELECT 1 FROM grids_region WHERE level = 4)")
-        if not cur.fetchone()[0]:
-            cur.execute(f"INSERT INTO grids_region SELECT * FROM {SNAPSHOT}")
+    from tests.factories import ensure_territory
+
+    with django_db_blocker.unblock():
+        ensure_territory()
 
 
 @pytest.fixture(scope="session")

@@ -14,8 +14,7 @@ from cases.models import Case, Source, Status
 from chaoyang.demo import demo_password
 from dispatch.services.intake import IntakeInput, case_intake
 from tests.api.fuzz import ANONYMOUS, ROLES, App, Targets
-from tests.dispatch.demo_data import GRID1
-from tests.factories.cases import HOME, Demo, Setup, drive, seed_demo
+from tests.factories import GRID1, HOME, Demo, Setup, drive, seed_demo
 
 S = Status
 NEIGHBOUR = "110101"  # 东城区: in the territory, outside the home district

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from playwright.sync_api import Page, expect
 
 from population.models import RevealAudit
-from tests.factories.population import demo_grids, organisation_in, person_in
+from tests.factories import demo_grids, organisation_in, person_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -26,7 +26,7 @@ from dispatch.models import Assignment, DepartmentMembership
 from dispatch.services import notify
 from dispatch.services.transitions import ActionInput, case_act
 from grids.models import Membership
-from tests.factories.cases import Demo, act, drive, intake, seed_demo
+from tests.factories import Demo, act, drive, intake, seed_demo
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -29,7 +29,7 @@ from population.models import Organisation, Person, RevealAudit
 from population.protect import reveal_id_number, reveal_phone
 from population.selectors import persons_visible
 from population.validators import birth_date_of
-from tests.factories.population import (
+from tests.factories import (
     client_for,
     demo_grids,
     id_number,

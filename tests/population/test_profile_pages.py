@@ -15,7 +15,7 @@ from grids.models import Region
 from population import services
 from population.models import CareTag
 from population.stats import band_label
-from tests.factories.population import (
+from tests.factories import (
     client_for,
     demo_grids,
     grid_point,

@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 
 from population.models import RevealAudit
 from population.reveal import Field, NotVisible, RevealRefused, reveal_person
-from tests.factories.population import client_for, demo_grids, organisation_in, person_in
+from tests.factories import client_for, demo_grids, organisation_in, person_in
 
 pytestmark = pytest.mark.django_db
 

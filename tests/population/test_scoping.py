@@ -21,7 +21,7 @@ from population.selectors import (
     organisation_search,
     person_search,
 )
-from tests.factories.population import client_for, demo_grids, organisation_in, person_in
+from tests.factories import client_for, demo_grids, organisation_in, person_in
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from population.selectors import (
     person_search,
 )
 from population.services import BuildingInput, building_create, housing_unit_create
-from tests.factories.population import (
+from tests.factories import (
     client_for,
     credit_code,
     grid_point,
