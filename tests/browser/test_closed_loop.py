@@ -36,6 +36,7 @@ from pytest_django.fixtures import Settings
 
 from cases.models import Case, Status
 from dispatch.models import Department
+from tests.browser import patient
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -84,14 +85,16 @@ class People:
     def login(
         self, username: str, where: tuple[float, float] | None = None, *, desk: bool = False
     ) -> Page:
-        context = self.browser.new_context(
-            viewport=DESKTOP if desk else PHONE,
-            device_scale_factor=1 if desk else 2,
-            is_mobile=not desk,
-            has_touch=not desk,
-            locale="zh-CN",
-            timezone_id="Asia/Shanghai",
-            reduced_motion="reduce",
+        context = patient(
+            self.browser.new_context(
+                viewport=DESKTOP if desk else PHONE,
+                device_scale_factor=1 if desk else 2,
+                is_mobile=not desk,
+                has_touch=not desk,
+                locale="zh-CN",
+                timezone_id="Asia/Shanghai",
+                reduced_motion="reduce",
+            )
         )
         if where is not None:
             context.grant_permissions(["geolocation"], origin=self.base)

@@ -11,6 +11,7 @@ from django.db import connection
 from playwright.sync_api import Page, expect
 
 from grids.models import Level, Region
+from tests.browser import NAVIGATION_TIMEOUT_MS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -27,7 +28,7 @@ def map_page(live_server: Any, territory: None, page: Page) -> Page:
     page.locator("#id_password").fill(PASSWORD)
     # The whole district fits at z11, where every grid is drawn: a grid tile must arrive.
     with page.expect_response(
-        lambda r: "/tiles/grid/11/" in r.url and r.status == 200, timeout=30_000
+        lambda r: "/tiles/grid/11/" in r.url and r.status == 200, timeout=NAVIGATION_TIMEOUT_MS
     ) as tile:
         page.locator("form button[type=submit]").click()
         page.wait_for_url(re.compile(r"/map/"))

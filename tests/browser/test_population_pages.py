@@ -91,7 +91,7 @@ def test_profile_draws_charts_and_the_building_map(
     for chart in ("#age-pyramid", "#housing-chart", "#org-chart"):
         expect(page.locator(f"{chart} canvas")).to_have_count(1)
     # Leaflet: the outline and one marker per building (two buildings here).
-    expect(page.locator("#profile-map .leaflet-interactive")).to_have_count(2, timeout=15_000)
+    expect(page.locator("#profile-map .leaflet-interactive")).to_have_count(2)
     page.locator("#profile-map .leaflet-interactive").first.click(force=True)
     expect(page.locator(".leaflet-popup-content")).to_contain_text("房屋套数")
     expect(page.locator("#profile-map-status")).to_have_text("")
