@@ -725,7 +725,8 @@ def at_once(count: int, call: Callable[[], T]) -> list[T]:
 
     def run() -> None:
         try:
-            barrier.wait()
+            # A bound, not a timed assertion: generous for a busy machine.
+            barrier.wait(timeout=180)
             results.append(call())
         except BaseException as exc:
             errors.append(exc)
@@ -736,7 +737,8 @@ def at_once(count: int, call: Callable[[], T]) -> list[T]:
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
+        t.join(timeout=180)
+        assert not t.is_alive(), "a thread of at_once never finished"
     if errors:
         raise errors[0]
     return results

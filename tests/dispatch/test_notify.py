@@ -60,7 +60,7 @@ def delivered() -> list[tuple[int, str, str]]:
     return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
 
 
-def wait_for_delivery(ids: set[int], timeout: float = 30.0) -> set[int]:
+def wait_for_delivery(ids: set[int], timeout: float = 120.0) -> set[int]:
     """The ids the worker's sender has seen, waiting until all of `ids` are among them."""
     deadline = time.monotonic() + timeout
     while True:
@@ -231,7 +231,7 @@ def test_a_real_worker_delivers_through_the_configured_senders(
     Case.objects.filter(id=case.id).update(
         warning_at=timezone.now() - timedelta(hours=2), deadline=timezone.now() - timedelta(hours=1)
     )
-    assert sla_sweep.delay().get(timeout=30)["red"] == 1
+    assert sla_sweep.delay().get(timeout=120)["red"] == 1
     red = set(Notification.objects.filter(case=case, kind="sla_red").values_list("id", flat=True))
     assert len(red) == 2  # the street's dispatcher and the department's handler
     assert red <= wait_for_delivery(red)

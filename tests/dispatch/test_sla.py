@@ -356,14 +356,14 @@ def test_a_row_another_sweep_holds_is_skipped_not_waited_for(
             with transaction.atomic():
                 Case.objects.select_for_update().get(id=held.id)
                 locked.set()
-                release.wait(timeout=30)
+                release.wait(timeout=180)
         finally:
             connection.close()
 
     holder = threading.Thread(target=hold)
     holder.start()
     try:
-        assert locked.wait(timeout=30)
+        assert locked.wait(timeout=180)
         now = at(2026, 10, 12, 9, 0)
         assert sla.sweep(now=now) == sla.SweepResult(0, 1, 1)
         assert Case.objects.get(id=held.id).light == Light.GREEN
@@ -408,7 +408,7 @@ def test_a_real_worker_sweeps_the_database(
     Case.objects.filter(id=fresh.id).update(
         warning_at=now + timedelta(hours=1), deadline=now + timedelta(hours=2)
     )
-    assert sla_sweep.delay().get(timeout=30) == {"yellow": 1, "red": 1, "escalated": 1}
+    assert sla_sweep.delay().get(timeout=120) == {"yellow": 1, "red": 1, "escalated": 1}
     lights = dict(Case.objects.values_list("id", "light"))
     assert lights == {overdue.id: Light.RED, warned.id: Light.YELLOW, fresh.id: Light.GREEN}
     assert Case.objects.get(id=overdue.id).supervised
@@ -419,5 +419,5 @@ def test_a_real_worker_sweeps_the_database(
         case=overdue, kind="sla_red", user=user("jianwai_dispatcher")
     ).exists()
     # Again: nothing left to do, nothing written twice.
-    assert sla_sweep.delay().get(timeout=30) == {"yellow": 0, "red": 0, "escalated": 0}
+    assert sla_sweep.delay().get(timeout=120) == {"yellow": 0, "red": 0, "escalated": 0}
     assert CaseEvent.objects.filter(action__startswith="sla_").count() == 2
