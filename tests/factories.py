@@ -56,6 +56,7 @@ T = TypeVar("T")
 HOME: str = settings.HOME_DISTRICT_CODE
 STREETS = {"jianwai": "110105001", "wangjing": "110105021"}
 GRID1 = "110105001001001"  # jianwai_grid1's grid; jianwai_grid2 has the next one
+DONGCHENG = (116.3975, 39.9087)  # Tiananmen: in the territory, outside the home district
 # The demo has no district shift lead or intake operator, so nobody could open, close,
 # reopen or call back a case the district handles; these two accounts stand in for them.
 EXTRA_ACCOUNTS = (
@@ -86,6 +87,20 @@ def grid_point(code: str = GRID1) -> Point:
     region = Region.objects.annotate(p=PointOnSurface("boundary")).get(code=code)
     point: Point = region.p
     return Point(point.x, point.y, srid=4326)
+
+
+def safest_point(code: str) -> tuple[float, float]:
+    """The centre of the largest circle inside a region: far from its edges, the safest
+    point to click on a map or to stand at with a phone."""
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT ST_X(c), ST_Y(c) FROM (SELECT (ST_MaximumInscribedCircle(boundary)).center c"
+            " FROM grids_region WHERE code = %s) s",
+            [code],
+        )
+        row = cur.fetchone()
+    assert row, code
+    return float(row[0]), float(row[1])
 
 
 def demo_grids() -> dict[str, str]:
@@ -509,6 +524,22 @@ def intake(demo: Demo, *, citizen: bool = False, street: str = "jianwai", key: s
             idempotency_key=key,
         )
     return case_intake(user=user, data=data).case
+
+
+def outside_case(demo: Demo) -> Case:
+    """A hotline report of a point in Dongcheng, registered for the district to pass on: no
+    grid, community or street."""
+    data = IntakeInput(
+        category=demo.category,
+        description="热线:东城区的井盖",
+        source=Source.HOTLINE,
+        lng=DONGCHENG[0],
+        lat=DONGCHENG[1],
+        citizen_name="王先生",
+        citizen_phone="13800138000",
+        register_outside=True,
+    )
+    return case_intake(user=demo.user("jianwai_operator"), data=data).case
 
 
 def act(demo: Demo, case: Case, action: str, username: str | None = None, **overrides: Any) -> Case:

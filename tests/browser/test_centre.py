@@ -4,12 +4,10 @@ and changes made elsewhere showing up without a reload.
 
 import re
 import time
-from io import StringIO
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.core.management import call_command
 from django.db import connection
 from playwright.sync_api import Page, expect
 
@@ -17,6 +15,7 @@ from cases.models import Case, Status
 from dispatch.services.intake import IntakeInput, case_intake
 from dispatch.services.transitions import ActionInput, case_act
 from tests.browser import ACTION_TIMEOUT_MS, NAVIGATION_TIMEOUT_MS
+from tests.factories import run_seed_demo
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -65,7 +64,7 @@ def _act(case: Case, username: str, action: str, **data: Any) -> Case:
 
 @pytest.fixture
 def cases(territory: None) -> list[Case]:
-    call_command("seed_demo", stdout=StringIO())
+    run_seed_demo()
     return [_report(n) for n in range(3)]
 
 

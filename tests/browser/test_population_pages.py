@@ -2,15 +2,13 @@
 birth date in place, one audit row) and the grid profile's charts and building map."""
 
 import re
-from io import StringIO
 from typing import Any
 
 import pytest
-from django.core.management import call_command
 from playwright.sync_api import Page, expect
 
 from population.models import RevealAudit
-from tests.factories import demo_grids, organisation_in, person_in
+from tests.factories import demo_grids, organisation_in, person_in, run_seed_demo
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -27,7 +25,7 @@ def _login(page: Page, live_server: Any, username: str, next_url: str) -> None:
 
 @pytest.fixture
 def world(territory: None) -> dict[str, Any]:
-    call_command("seed_demo", stdout=StringIO())
+    run_seed_demo()
     grids = demo_grids()
     placed = person_in(grids["grid1"], name="浏览器居民", born="19600303", phone="13698765432")
     person_in(grids["grid1"], name="第二居民", born="19951111", use="rented")
