@@ -9,7 +9,7 @@ PY := .venv/bin/python
 VENV_STAMP := .venv/.installed-$(shell sha1sum requirements.lock | cut -c1-12)
 NPM_STAMP := static/vendor/.installed-$(shell sha1sum chaoyang/frontend/package-lock.json | cut -c1-12)
 
-.PHONY: demo test lint format bench setup system services messages migrate seed serve clean-stamps
+.PHONY: demo test test-fast lint format bench setup system services messages migrate seed serve clean-stamps
 
 ## make demo: install what is missing, start services, migrate, load the demo, serve web + worker + beat
 demo: setup migrate seed
@@ -17,7 +17,11 @@ demo: setup migrate seed
 
 ## make test: the same set-up (without serving), then lint and the whole test suite
 test: setup lint
-	DJANGO_SETTINGS_MODULE=chaoyang.settings.test $(PY) -m pytest
+	DJANGO_SETTINGS_MODULE=chaoyang.settings.test $(PY) -m pytest $(ARGS)
+
+## make test-fast: the inner loop: no lint, no browser, no Celery worker, no slow suites
+test-fast: setup
+	DJANGO_SETTINGS_MODULE=chaoyang.settings.test $(PY) -m pytest -m "not browser and not celery and not slow" $(ARGS)
 
 setup: system $(VENV_STAMP) $(NPM_STAMP) services messages
 

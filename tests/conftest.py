@@ -1,5 +1,6 @@
 """Shared fixtures: the demo territory, a real Celery worker, logged-in clients."""
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -18,8 +19,43 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def pytest_sessionstart(session: pytest.Session) -> None:
-    """Drop test databases left behind by pytest processes that no longer exist."""
+# --- the test database: one per run, named through pytest-django ----------------------
+
+RUN_SUFFIX_PREFIX = "run"
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings_parallel_suffix(
+    django_db_modify_db_settings_tox_suffix: None,
+    django_db_modify_db_settings_xdist_suffix: None,
+    django_db_keepdb: bool,
+) -> None:
+    """pytest-django's hook for naming test databases in parallel runs (it adds _gw0... under
+    xdist and the tox env under tox), extended with the pid of this run.
+
+    Two `make test` on one PostgreSQL (two checkouts, a developer and CI) would otherwise
+    both use test_chaoyang and drop it under each other. pytest-django drops this run's
+    database at the end. With --reuse-db the name stays test_chaoyang (plus any xdist/tox
+    suffix): a database named after a pid could never be found again by the next run.
+    """
+    if django_db_keepdb:
+        return
+    from django.conf import settings
+
+    _drop_abandoned_test_databases()
+    for db in settings.DATABASES.values():
+        test = db.setdefault("TEST", {})
+        name = test.get("NAME") or f"test_{db['NAME']}"
+        test["NAME"] = f"{name}_{RUN_SUFFIX_PREFIX}{os.getpid()}"
+
+
+def _drop_abandoned_test_databases() -> None:
+    """Drop run databases whose pytest process is gone without tearing down (killed, or
+    the machine restarted); pytest-django drops them itself at the end of every other run.
+
+    Without FORCE: a database someone is still connected to (a run on another host that
+    happens to share the pid) stays, and the error is ignored.
+    """
     import psycopg
     from django.conf import settings
 
@@ -36,11 +72,26 @@ def pytest_sessionstart(session: pytest.Session) -> None:
                 )
             ]
             for name in names:
-                pid = name.removeprefix(prefix)
-                if pid.isdigit() and not Path(f"/proc/{pid}").exists():
-                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                # test_chaoyang_run123 or, under xdist/tox, test_chaoyang_gw0_run123
+                # (test_chaoyang_123: the per-process name of checkouts from before.)
+                pid = name.rpartition("_")[2].removeprefix(RUN_SUFFIX_PREFIX)
+                if not pid.isdigit() or Path(f"/proc/{pid}").exists():
+                    continue
+                with contextlib.suppress(psycopg.Error):
+                    conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
     except psycopg.Error:
         pass  # the run itself will report an unreachable database clearly
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses a browser or the worker carries its marker even if its author forgot,
+    so `make test-fast` (-m "not browser and not celery and not slow") never starts one."""
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        if names & {"page", "context", "new_context", "browser"}:
+            item.add_marker(pytest.mark.browser)
+        if "celery_worker_process" in names:
+            item.add_marker(pytest.mark.celery)
 
 
 @pytest.fixture(autouse=True)
@@ -62,7 +113,17 @@ def _clear_cache() -> None:
     calendar.reset_cache()
 
 
-SNAPSHOT = "test_territory_snapshot"
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Each test starts in the default language: a request with `Accept-Language: en` leaves
+    English active in the thread (LocaleMiddleware activates it and nothing deactivates it
+    outside a server), and a service called directly afterwards would answer in English."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(scope="session")
@@ -73,6 +134,7 @@ def _territory_snapshot(django_db_setup: None, django_db_blocker: Any) -> None:
     alone and the territory comes back with one INSERT instead of a rebuild.
     """
     from grids.territory import ensure_demo_territory
+    from tests.factories import SNAPSHOT
 
     with django_db_blocker.unblock():
         ensure_demo_territory()
@@ -84,10 +146,10 @@ def _territory_snapshot(django_db_setup: None, django_db_blocker: Any) -> None:
 @pytest.fixture
 def territory(_territory_snapshot: None, django_db_blocker: Any) -> None:
     """The demo territory, restored from the snapshot when a flush has removed it."""
-    with django_db_blocker.unblock(), connection.cursor() as cur:
-        cur.execute("SELECT EXISTS (SELECT 1 FROM grids_region WHERE level = 4)")
-        if not cur.fetchone()[0]:
-            cur.execute(f"INSERT INTO grids_region SELECT * FROM {SNAPSHOT}")
+    from tests.factories import ensure_territory
+
+    with django_db_blocker.unblock():
+        ensure_territory()
 
 
 @pytest.fixture(scope="session")
@@ -123,7 +185,9 @@ def celery_worker_process(django_db_setup: None) -> Iterator[subprocess.Popen[by
         cwd=ROOT,
         env=env,
     )
-    deadline = time.monotonic() + 60
+    # Starting a worker imports Django and connects to Redis and PostgreSQL: seconds
+    # usually, far more on a loaded machine.
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if app.control.ping(timeout=0.5, destination=[f"test-{os.getpid()}@{os.uname().nodename}"]):
             break
@@ -131,7 +195,7 @@ def celery_worker_process(django_db_setup: None) -> Iterator[subprocess.Popen[by
             raise RuntimeError("the Celery worker exited during start-up")
     else:
         proc.terminate()
-        raise RuntimeError("the Celery worker did not answer a ping within 60 s")
+        raise RuntimeError("the Celery worker did not answer a ping within 180 s")
     assert settings.CELERY_BROKER_URL
     yield proc
     proc.terminate()

@@ -36,8 +36,5 @@ FIELD_ENCRYPTION_KEYS = env(
 )
 BLIND_INDEX_KEY = env("BLIND_INDEX_KEY", default=insecure_key("test-blind-index"))
 
-# One test database per pytest process, so runs in parallel (developers, CI, helpers) never
-# drop each other's database; tests/conftest.py removes those of processes that are gone.
-DATABASES["default"]["TEST"] = {  # noqa: F405
-    "NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"  # noqa: F405
-}
+# The test database's name is chosen per run by tests/conftest.py (pytest-django's
+# django_db_modify_db_settings_parallel_suffix fixture), not here.

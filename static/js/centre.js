@@ -117,6 +117,9 @@
     panelEl.setAttribute("aria-busy", "true");
     return fetchFragment(config.panelUrl.replace("__id__", encodeURIComponent(id)))
       .then(function (r) {
+        // A live reload whose answer comes after an action was sent would replace the
+        // action's answer (its success or conflict message) with a plain panel.
+        if (opts.unlessActedSince !== undefined && opts.unlessActedSince !== actionsSent) return;
         if (r.status === 200) {
           setPanel(r.html, { focus: opts.focus !== false, pan: opts.pan !== false, keepScroll: opts.keepScroll });
           updateUrl({ case: id });
@@ -130,8 +133,14 @@
       });
   }
 
+  var actionsSent = 0; // actions submitted from the panel so far
+  var actionsInFlight = 0; // ... and not answered yet: their answer will be the new panel
+
   function reloadPanel() {
-    if (current.id) return openCase(current.id, { focus: false, pan: false, keepScroll: true });
+    if (current.id && !actionsInFlight) {
+      var opts = { focus: false, pan: false, keepScroll: true, unlessActedSince: actionsSent };
+      return openCase(current.id, opts);
+    }
     return Promise.resolve();
   }
 
@@ -171,6 +180,8 @@
       b.disabled = true;
     });
     panelEl.setAttribute("aria-busy", "true");
+    actionsSent += 1;
+    actionsInFlight += 1;
     // getAttribute: form.action would be the form's <input name="action">.
     fetchFragment(form.getAttribute("action"), { method: "POST", body: new FormData(form) })
       .then(function (r) {
@@ -196,6 +207,7 @@
         fail(err);
       })
       .finally(function () {
+        actionsInFlight -= 1;
         panelEl.setAttribute("aria-busy", "false");
       });
   }

@@ -10,39 +10,20 @@ from pytest_django.fixtures import Settings
 from rest_framework.authtoken.models import Token
 from schemathesis.transport.wsgi import WSGITransport
 
-from cases.models import Case, Source, Status
+from cases.models import Case, Status
 from chaoyang.demo import demo_password
-from dispatch.services.intake import IntakeInput, case_intake
 from tests.api.fuzz import ANONYMOUS, ROLES, App, Targets
-from tests.dispatch.demo_data import GRID1
-from tests.factories.cases import HOME, Demo, Setup, drive, seed_demo
+from tests.factories import GRID1, HOME, Setup, drive, outside_case, seed_demo
 
 S = Status
 NEIGHBOUR = "110101"  # 东城区: in the territory, outside the home district
 MISSING_CODE = "110105999999"
-DONGCHENG = (116.3975, 39.9087)
 FROZEN_AT = "2026-03-02 10:00 +0800"  # a Monday, a working day
 
 
 @pytest.fixture
 def media(settings: Settings, tmp_path: Any) -> None:
     settings.MEDIA_ROOT = tmp_path
-
-
-def outside_case(demo: Demo) -> Case:
-    """A hotline report of a point in Dongcheng, registered for the district to pass on: no
-    grid, community or street."""
-    data = IntakeInput(
-        category=demo.category,
-        description="热线:东城区的井盖",
-        source=Source.HOTLINE,
-        lng=DONGCHENG[0],
-        lat=DONGCHENG[1],
-        citizen_name="王先生",
-        citizen_phone="13800138000",
-        register_outside=True,
-    )
-    return case_intake(user=demo.user("jianwai_operator"), data=data).case
 
 
 @pytest.fixture

@@ -4,25 +4,25 @@ and changes made elsewhere showing up without a reload.
 
 import re
 import time
-from io import StringIO
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.core.management import call_command
 from django.db import connection
 from playwright.sync_api import Page, expect
 
 from cases.models import Case, Status
 from dispatch.services.intake import IntakeInput, case_intake
 from dispatch.services.transitions import ActionInput, case_act
+from tests.browser import ACTION_TIMEOUT_MS, NAVIGATION_TIMEOUT_MS
+from tests.factories import run_seed_demo
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "chaoyang2026"  # the demo's password (chaoyang.demo.demo_password)
 JIANWAI = "110105001"
 # Generous: the page polls every 3 s; this only bounds how long a broken page is waited on.
-LIVE_TIMEOUT_MS = 20_000
+LIVE_TIMEOUT_MS = ACTION_TIMEOUT_MS
 
 
 def _point(nth: int) -> tuple[float, float]:
@@ -64,7 +64,7 @@ def _act(case: Case, username: str, action: str, **data: Any) -> Case:
 
 @pytest.fixture
 def cases(territory: None) -> list[Case]:
-    call_command("seed_demo", stdout=StringIO())
+    run_seed_demo()
     return [_report(n) for n in range(3)]
 
 
@@ -74,7 +74,9 @@ def centre(live_server: Any, cases: list[Case], page: Page) -> Page:
     page.goto(f"{live_server.url}/accounts/login/?next=/centre/")
     page.locator("#id_username").fill("jianwai_lead")
     page.locator("#id_password").fill(PASSWORD)
-    with page.expect_response(lambda r: "/api/v1/cases/changes/" in r.url, timeout=30_000):
+    with page.expect_response(
+        lambda r: "/api/v1/cases/changes/" in r.url, timeout=NAVIGATION_TIMEOUT_MS
+    ):
         page.locator("form button[type=submit]").click()
         page.wait_for_url(re.compile(r"/centre/"))
     expect(page.locator("#centre-title")).to_have_text("建外街道指挥中心")

@@ -14,13 +14,10 @@ import io
 import os
 import re
 from collections.abc import Iterator
-from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.management import call_command
-from django.db import connection
 from PIL import Image
 from playwright.sync_api import (
     Browser,
@@ -36,6 +33,8 @@ from pytest_django.fixtures import Settings
 
 from cases.models import Case, Status
 from dispatch.models import Department
+from tests.browser import patient
+from tests.factories import run_seed_demo, safest_point
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -50,20 +49,7 @@ STEPS = ["report", "open", "dispatch", "accept", "report_done", "check_pass", "c
 def demo(territory: None, settings: Settings, tmp_path: Path) -> None:
     settings.MEDIA_ROOT = tmp_path
     settings.DEMO_PASSWORD = PASSWORD
-    call_command("seed_demo", stdout=StringIO())
-
-
-def inside(code: str) -> tuple[float, float]:
-    """The centre of the largest circle inside a region: far from its edges."""
-    with connection.cursor() as cur:
-        cur.execute(
-            "SELECT ST_X(c), ST_Y(c) FROM (SELECT (ST_MaximumInscribedCircle(boundary)).center c"
-            " FROM grids_region WHERE code = %s) s",
-            [code],
-        )
-        row = cur.fetchone()
-    assert row, code
-    return float(row[0]), float(row[1])
+    run_seed_demo()
 
 
 def photo(colour: str) -> FilePayload:
@@ -84,14 +70,16 @@ class People:
     def login(
         self, username: str, where: tuple[float, float] | None = None, *, desk: bool = False
     ) -> Page:
-        context = self.browser.new_context(
-            viewport=DESKTOP if desk else PHONE,
-            device_scale_factor=1 if desk else 2,
-            is_mobile=not desk,
-            has_touch=not desk,
-            locale="zh-CN",
-            timezone_id="Asia/Shanghai",
-            reduced_motion="reduce",
+        context = patient(
+            self.browser.new_context(
+                viewport=DESKTOP if desk else PHONE,
+                device_scale_factor=1 if desk else 2,
+                is_mobile=not desk,
+                has_touch=not desk,
+                locale="zh-CN",
+                timezone_id="Asia/Shanghai",
+                reduced_motion="reduce",
+            )
         )
         if where is not None:
             context.grant_permissions(["geolocation"], origin=self.base)
@@ -158,7 +146,7 @@ def centre_submit(page: Page, form: Locator, label: str) -> None:
 
 def test_a_case_goes_round_the_closed_loop(people: People) -> None:
     base = people.base
-    lng, lat = inside(GRID1)
+    lng, lat = safest_point(GRID1)
 
     # 1. The grid worker, on patrol with GPS, reports exposed garbage with a photo.
     worker = people.login("jianwai_grid1", where=(lng, lat))
@@ -251,7 +239,7 @@ def fill_report(page: Page, text: str) -> None:
 
 def test_a_report_form_keeps_one_key_until_its_case_is_registered(people: People) -> None:
     base = people.base
-    worker = people.login("jianwai_grid1", where=inside(GRID1))
+    worker = people.login("jianwai_grid1", where=safest_point(GRID1))
     key = worker.locator("#f-idempotency-key")
 
     worker.goto(f"{base}/field/report/")
@@ -326,13 +314,13 @@ def test_hotline_call_from_outside_the_district_is_registered_for_transfer(
     expect(outside).to_be_hidden()
 
     # Inside the district first: the server names the grid.
-    lng, lat = inside(GRID1)
+    lng, lat = safest_point(GRID1)
     click_map(operator, lng, lat)
     expect(operator.locator("#point-status")).to_contain_text("建外第一社区第1网格")
     expect(outside).to_be_hidden()
 
     # Then the caller turns out to be in Dongcheng, the western neighbour: outside.
-    lng, lat = inside("110101")
+    lng, lat = safest_point("110101")
     operator.evaluate("([lat, lng]) => window.chaoyangPickMap.setView([lat, lng], 13)", [lat, lng])
     click_map(operator, lng, lat)
     expect(operator.locator("#point-status")).to_contain_text("不在朝阳区")

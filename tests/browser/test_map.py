@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
 from playwright.sync_api import Page, expect
 
 from grids.models import Level, Region
+from tests.browser import NAVIGATION_TIMEOUT_MS
+from tests.factories import safest_point
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -27,7 +28,7 @@ def map_page(live_server: Any, territory: None, page: Page) -> Page:
     page.locator("#id_password").fill(PASSWORD)
     # The whole district fits at z11, where every grid is drawn: a grid tile must arrive.
     with page.expect_response(
-        lambda r: "/tiles/grid/11/" in r.url and r.status == 200, timeout=30_000
+        lambda r: "/tiles/grid/11/" in r.url and r.status == 200, timeout=NAVIGATION_TIMEOUT_MS
     ) as tile:
         page.locator("form button[type=submit]").click()
         page.wait_for_url(re.compile(r"/map/"))
@@ -42,19 +43,6 @@ def _wait_idle(page: Page) -> None:
         "() => !document.body.classList.contains('map-busy')"
         " && document.getElementById('region-detail').getAttribute('aria-busy') === 'false'"
     )
-
-
-def _inside(code: str) -> tuple[float, float]:
-    """The centre of the largest circle inside a region: the safest point to click."""
-    with connection.cursor() as cur:
-        cur.execute(
-            "SELECT ST_X(c), ST_Y(c) FROM (SELECT (ST_MaximumInscribedCircle(boundary)).center c"
-            " FROM grids_region WHERE code = %s) s",
-            [code],
-        )
-        row = cur.fetchone()
-    assert row, code
-    return float(row[0]), float(row[1])
 
 
 def _click_map_at(page: Page, lng: float, lat: float) -> None:
@@ -89,14 +77,14 @@ def test_clicking_the_map_drills_from_street_to_community(map_page: Page) -> Non
     street = Region.objects.filter(level=Level.STREET, code__startswith=HOME).order_by("code")[20]
     community = Region.objects.filter(parent=street).order_by("code")[3]
 
-    _click_map_at(map_page, *_inside(street.code))
+    _click_map_at(map_page, *safest_point(street.code))
     expect(map_page.locator("#region-name")).to_have_text(street.name)
     _wait_idle(map_page)
     assert _listed(map_page) == _children_names(street)
     expect(map_page.locator(".region-facts")).to_contain_text(street.code)
 
     # The map has zoomed to the street; a click inside it now picks a community.
-    _click_map_at(map_page, *_inside(community.code))
+    _click_map_at(map_page, *safest_point(community.code))
     expect(map_page.locator("#region-name")).to_have_text(community.name)
     _wait_idle(map_page)
     assert _listed(map_page) == _children_names(community)
@@ -106,7 +94,7 @@ def test_clicking_the_map_drills_from_street_to_community(map_page: Page) -> Non
 
 
 def test_clicking_outside_the_district_says_where_the_point_is(map_page: Page) -> None:
-    _click_map_at(map_page, *_inside("110101"))  # Dongcheng, the western neighbour
+    _click_map_at(map_page, *safest_point("110101"))  # Dongcheng, the western neighbour
     error = map_page.locator("#map-error")
     expect(error).to_be_visible()
     expect(error).to_contain_text("不在朝阳区")

@@ -2,15 +2,13 @@
 birth date in place, one audit row) and the grid profile's charts and building map."""
 
 import re
-from io import StringIO
 from typing import Any
 
 import pytest
-from django.core.management import call_command
 from playwright.sync_api import Page, expect
 
 from population.models import RevealAudit
-from tests.factories.population import demo_grids, organisation_in, person_in
+from tests.factories import demo_grids, organisation_in, person_in, run_seed_demo
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -27,7 +25,7 @@ def _login(page: Page, live_server: Any, username: str, next_url: str) -> None:
 
 @pytest.fixture
 def world(territory: None) -> dict[str, Any]:
-    call_command("seed_demo", stdout=StringIO())
+    run_seed_demo()
     grids = demo_grids()
     placed = person_in(grids["grid1"], name="浏览器居民", born="19600303", phone="13698765432")
     person_in(grids["grid1"], name="第二居民", born="19951111", use="rented")
@@ -91,7 +89,7 @@ def test_profile_draws_charts_and_the_building_map(
     for chart in ("#age-pyramid", "#housing-chart", "#org-chart"):
         expect(page.locator(f"{chart} canvas")).to_have_count(1)
     # Leaflet: the outline and one marker per building (two buildings here).
-    expect(page.locator("#profile-map .leaflet-interactive")).to_have_count(2, timeout=15_000)
+    expect(page.locator("#profile-map .leaflet-interactive")).to_have_count(2)
     page.locator("#profile-map .leaflet-interactive").first.click(force=True)
     expect(page.locator(".leaflet-popup-content")).to_contain_text("房屋套数")
     expect(page.locator("#profile-map-status")).to_have_text("")

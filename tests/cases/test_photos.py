@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from cases.models import Attachment, Case, CaseNumberCounter
 from cases.services.photos import MAX_EDGE, THUMB_EDGE, PhotoError, photo_ingest
 from dispatch.services.intake import IntakeInput, case_intake
-from tests.dispatch.demo_data import GRID1, grid_point, module_demo
+from tests.factories import GRID1, grid_point, module_demo
 
 pytestmark = pytest.mark.django_db
 

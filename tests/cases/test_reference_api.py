@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 
 from cases.models import Category
 from dispatch.models import Department
-from tests.dispatch.demo_data import module_demo
+from tests.factories import module_demo
 
 pytestmark = pytest.mark.django_db
 

@@ -20,7 +20,7 @@ from rest_framework.authtoken.models import Token
 from cases.models import Case
 from core.problems import CODES, MEDIA_TYPE
 from dispatch.services.intake import IntakeInput, case_intake
-from tests.dispatch.demo_data import grid_point, module_demo
+from tests.factories import grid_point, module_demo
 
 pytestmark = pytest.mark.django_db
 

@@ -44,5 +44,5 @@ def test_worker_reads_committed_rows(celery_worker_process: object, territory: N
 
     user = User.objects.create_user("wk", email="wk@example.org")
     rows = [Notification.objects.create(user=user, kind="test", message=f"第{i}条") for i in (1, 2)]
-    found = deliver_notifications.delay([r.id for r in rows] + [10**9]).get(timeout=60)
+    found = deliver_notifications.delay([r.id for r in rows] + [10**9]).get(timeout=120)
     assert found == 2

@@ -16,7 +16,7 @@ from cases.models import Case, CaseEvent, CaseNumberCounter, Status
 from dispatch.models import Notification
 from grids.crs import wgs84_to_gcj02
 from grids.models import Region
-from tests.dispatch.demo_data import GRID1, grid_point, module_demo
+from tests.factories import GRID1, grid_point, module_demo
 
 pytestmark = pytest.mark.django_db
 

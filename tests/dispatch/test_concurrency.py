@@ -26,7 +26,7 @@ from dispatch.models import Assignment, DepartmentMembership
 from dispatch.services import notify
 from dispatch.services.transitions import ActionInput, case_act
 from grids.models import Membership
-from tests.factories.cases import Demo, act, drive, intake, seed_demo
+from tests.factories import Demo, act, drive, intake, seed_demo
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -52,10 +52,15 @@ def _colleague(demo: Demo, of: str, username: str) -> User:
     return user
 
 
+# Bounds on waits, not timed assertions: on a shared two-core machine (a demo, an API client
+# and another test run beside this one) starting a thread and opening its connection has
+# taken over a minute.
+WAIT_S = 180
+
+
 def _wait_until_blocked(pids: list[int]) -> None:
-    """Wait (not a timed assertion: a generous bound on a wait) until every backend in
-    `pids` waits for a lock another transaction holds."""
-    deadline = time.monotonic() + 60
+    """Wait until every backend in `pids` waits for a lock another transaction holds."""
+    deadline = time.monotonic() + WAIT_S
     with connections["default"].cursor() as cur:
         while True:
             cur.execute(
@@ -89,29 +94,41 @@ def race(lock: Callable[[], None], *calls: Callable[[], Any], staged: bool = Fal
     pids: list[int] = [0] * n
 
     def run(i: int, fn: Callable[[], Any]) -> None:
+        started = False
         try:
             with connection.cursor() as cur:
                 cur.execute("SELECT pg_backend_pid()")
                 pids[i] = cur.fetchone()[0]
-            barriers[i].wait(timeout=60)
+            barriers[i].wait(timeout=WAIT_S)
+            started = True
             results[i] = fn()
         except Exception as exc:  # the assertions look at what each racer ended with
             results[i] = exc
+            if not started:
+                # Don't leave the main thread waiting out the bound for a racer that
+                # failed before the start: break the barrier, and `start` reports why.
+                barriers[i].abort()
         finally:
             connections.close_all()
+
+    def start(barrier: threading.Barrier) -> None:
+        try:
+            barrier.wait(timeout=WAIT_S)
+        except threading.BrokenBarrierError:
+            raise AssertionError(f"a racer failed before the start: {results}") from None
 
     threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(calls)]
     with _holding(lock):
         for i, t in enumerate(threads):
             t.start()
             if staged:
-                barriers[i].wait(timeout=60)
+                start(barriers[i])
                 _wait_until_blocked(pids[: i + 1])
         if not staged:
-            barriers[0].wait(timeout=60)
+            start(barriers[0])
             _wait_until_blocked(pids)
     for t in threads:
-        t.join(timeout=120)
+        t.join(timeout=WAIT_S)
         assert not t.is_alive()
     return results
 

@@ -20,8 +20,8 @@ from dispatch.services.intake import IntakeInput, IntakeResult, case_intake
 from dispatch.services.transitions import ActionInput, case_act
 from grids.crs import wgs84_to_gcj02
 from grids.models import Region
-from tests.dispatch.demo_data import GRID1, at_once, grid_point, module_demo, user
-from tests.dispatch.demo_data import committed_demo as committed_demo_fixture
+from tests.factories import GRID1, at_once, grid_point, module_demo, user
+from tests.factories import committed_demo as committed_demo_fixture
 
 pytestmark = pytest.mark.django_db
 

@@ -23,8 +23,8 @@ from dispatch.models import Notification
 from dispatch.services import notify, sla
 from dispatch.services.intake import IntakeInput, case_intake
 from grids.models import Region
-from tests.dispatch.demo_data import GRID1, act, hw, module_demo, user
-from tests.dispatch.demo_data import committed_demo as committed_demo_fixture
+from tests.factories import GRID1, act_as, hw, module_demo, user
+from tests.factories import committed_demo as committed_demo_fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +60,7 @@ def delivered() -> list[tuple[int, str, str]]:
     return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
 
 
-def wait_for_delivery(ids: set[int], timeout: float = 30.0) -> set[int]:
+def wait_for_delivery(ids: set[int], timeout: float = 120.0) -> set[int]:
     """The ids the worker's sender has seen, waiting until all of `ids` are among them."""
     deadline = time.monotonic() + timeout
     while True:
@@ -95,7 +95,7 @@ def opened_case() -> Case:
         category="0601", description="暴露垃圾", source="grid_worker", lng=point.x, lat=point.y
     )
     case = case_intake(user=user("jianwai_grid1"), data=data).case
-    return act(case, "jianwai_lead", "open")
+    return act_as(case, "jianwai_lead", "open")
 
 
 def told(case: Case, kind: str) -> set[str]:
@@ -108,23 +108,23 @@ def told(case: Case, kind: str) -> set[str]:
 
 
 def test_dispatch_tells_the_departments_handlers(demo: None) -> None:
-    case = act(opened_case(), "jianwai_dispatcher", "dispatch", department_id=hw().id)
+    case = act_as(opened_case(), "jianwai_dispatcher", "dispatch", department_id=hw().id)
     assert told(case, "dispatch") == {"jianwai_hw"}
     note = Notification.objects.get(case=case, kind="dispatch")
     assert case.number in note.message and note.read_at is None
 
 
 def test_report_done_tells_the_grid_workers_of_the_cases_grid(demo: None) -> None:
-    case = act(opened_case(), "jianwai_dispatcher", "dispatch", department_id=hw().id)
-    act(case, "jianwai_hw", "accept")
-    act(case, "jianwai_hw", "report_done", note="已清运", photos=[photo()])
+    case = act_as(opened_case(), "jianwai_dispatcher", "dispatch", department_id=hw().id)
+    act_as(case, "jianwai_hw", "accept")
+    act_as(case, "jianwai_hw", "report_done", note="已清运", photos=[photo()])
     assert told(case, "report_done") == {"jianwai_grid1"}  # not jianwai_grid2: another grid
 
 
 def test_the_next_actor_in_the_loop_is_told(demo: None) -> None:
-    case = act(opened_case(), "jianwai_dispatcher", "dispatch", department_id=hw().id)
-    act(case, "jianwai_hw", "accept")
-    act(
+    case = act_as(opened_case(), "jianwai_dispatcher", "dispatch", department_id=hw().id)
+    act_as(case, "jianwai_hw", "accept")
+    act_as(
         case,
         "jianwai_hw",
         "request_extension",
@@ -132,11 +132,11 @@ def test_the_next_actor_in_the_loop_is_told(demo: None) -> None:
         deadline=timezone.now() + timedelta(days=3),
     )
     assert told(case, "request_extension") == {"jianwai_dispatcher"}
-    act(case, "jianwai_dispatcher", "approve_extension")
-    act(case, "jianwai_hw", "report_done", note="已清运", photos=[photo()])
-    act(case, "jianwai_grid1", "check_pass", photos=[photo()])
+    act_as(case, "jianwai_dispatcher", "approve_extension")
+    act_as(case, "jianwai_hw", "report_done", note="已清运", photos=[photo()])
+    act_as(case, "jianwai_grid1", "check_pass", photos=[photo()])
     assert told(case, "check_pass") == {"jianwai_lead"}
-    act(case, "jianwai_lead", "close")
+    act_as(case, "jianwai_lead", "close")
     assert told(case, "close") == {"jianwai_grid1"}  # the reporter
     assert told(case, "approve_extension") == set()  # the department sees the new deadline
 
@@ -144,7 +144,7 @@ def test_the_next_actor_in_the_loop_is_told(demo: None) -> None:
 def test_sla_lights_tell_the_centres_dispatchers_and_the_assigned_department(
     demo: None,
 ) -> None:
-    case = act(opened_case(), "jianwai_dispatcher", "dispatch", department_id=hw().id)
+    case = act_as(opened_case(), "jianwai_dispatcher", "dispatch", department_id=hw().id)
     assert case.warning_at is not None and case.deadline is not None
     sla.sweep(now=case.warning_at)
     assert told(case, "sla_yellow") == {"jianwai_dispatcher", "jianwai_hw"}
@@ -154,7 +154,7 @@ def test_sla_lights_tell_the_centres_dispatchers_and_the_assigned_department(
 
 
 def test_an_escalated_case_turning_red_tells_the_district_dispatchers(demo: None) -> None:
-    case = act(opened_case(), "jianwai_dispatcher", "escalate", note="跨街道")
+    case = act_as(opened_case(), "jianwai_dispatcher", "escalate", note="跨街道")
     assert told(case, "escalate") == {"district_dispatcher"}
     assert case.deadline is not None
     sla.sweep(now=case.deadline)
@@ -183,7 +183,7 @@ def test_external_senders_are_called_after_commit_only(
 ) -> None:
     case = opened_case()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        act(case, "jianwai_dispatcher", "dispatch", department_id=hw().id)
+        act_as(case, "jianwai_dispatcher", "dispatch", department_id=hw().id)
     assert RecordingSender.sent == []  # the in-app row exists, nothing left the building yet
     note = Notification.objects.get(case=case, kind="dispatch")
     assert callbacks
@@ -201,7 +201,7 @@ def test_a_rolled_back_change_sends_nothing(
         pytest.raises(RuntimeError),
         transaction.atomic(),
     ):
-        act(case, "jianwai_dispatcher", "dispatch", department_id=hw().id)
+        act_as(case, "jianwai_dispatcher", "dispatch", department_id=hw().id)
         raise RuntimeError("the request failed after the action")
     assert callbacks == []
     assert RecordingSender.sent == []
@@ -222,7 +222,7 @@ def test_a_real_worker_delivers_through_the_configured_senders(
 ) -> None:
     from dispatch.tasks import sla_sweep
 
-    case = act(opened_case(), "jianwai_dispatcher", "dispatch", department_id=hw().id)
+    case = act_as(opened_case(), "jianwai_dispatcher", "dispatch", department_id=hw().id)
     dispatched = Notification.objects.get(case=case, kind="dispatch")
     # Committed: the worker's deliver_notifications task hands it to the senders.
     assert dispatched.id in wait_for_delivery({dispatched.id})
@@ -231,7 +231,7 @@ def test_a_real_worker_delivers_through_the_configured_senders(
     Case.objects.filter(id=case.id).update(
         warning_at=timezone.now() - timedelta(hours=2), deadline=timezone.now() - timedelta(hours=1)
     )
-    assert sla_sweep.delay().get(timeout=30)["red"] == 1
+    assert sla_sweep.delay().get(timeout=120)["red"] == 1
     red = set(Notification.objects.filter(case=case, kind="sla_red").values_list("id", flat=True))
     assert len(red) == 2  # the street's dispatcher and the department's handler
     assert red <= wait_for_delivery(red)

@@ -25,7 +25,7 @@ from cases.models import Case, Status
 from core.roles import Role
 from dispatch.services.transitions import case_act
 from dispatch.workflow import TRANSITIONS
-from tests.factories.cases import (
+from tests.factories import (
     Demo,
     Setup,
     act,

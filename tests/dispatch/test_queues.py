@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from cases.models import Status
 from dispatch.queues import DISTRICT_QUEUES, STREET_QUEUES
-from tests.factories.cases import Demo, Setup, drive, seed_demo
+from tests.factories import Demo, Setup, drive, seed_demo
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from dispatch import reference
 from dispatch.models import CategoryPolicy
 from dispatch.services.intake import IntakeInput, case_intake
 from dispatch.services.sla import policy_snapshot
-from tests.dispatch.demo_data import grid_point, module_demo, user
+from tests.factories import grid_point, module_demo, user
 
 pytestmark = pytest.mark.django_db
 demo = module_demo()

@@ -28,7 +28,7 @@ from dispatch.workflow import (
     Transition,
     VerifyResult,
 )
-from tests.factories.cases import (
+from tests.factories import (
     Demo,
     act,
     allowed_users,
@@ -140,7 +140,7 @@ def test_verify_not_found_sends_the_case_back_to_the_centre(demo: Demo) -> None:
     """A grid worker who cannot find the problem says so; the case goes back to the shift
     lead, who voids it or sends it to be verified again."""
     from dispatch.models import Notification
-    from tests.factories.cases import Setup
+    from tests.factories import Setup
 
     case = drive(demo, Status.VERIFYING, Setup(citizen=True))
     case = act(

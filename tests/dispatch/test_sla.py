@@ -20,8 +20,8 @@ from dispatch import calendar
 from dispatch.models import CategoryPolicy, Notification
 from dispatch.services import sla
 from dispatch.services.intake import IntakeInput, case_intake
-from tests.dispatch.demo_data import act, at_once, grid_point, hw, module_demo, user
-from tests.dispatch.demo_data import committed_demo as committed_demo_fixture
+from tests.factories import act_as, at_once, grid_point, hw, module_demo, user
+from tests.factories import committed_demo as committed_demo_fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -62,16 +62,16 @@ def opened(clock: Any, when: datetime, **kwargs: Any) -> Case:
     clock.move_to(when - timedelta(minutes=10))
     case = report(**kwargs)
     clock.move_to(when)
-    return act(case, "jianwai_lead", "open")
+    return act_as(case, "jianwai_lead", "open")
 
 
 def accepted(clock: Any, when: datetime, **kwargs: Any) -> Case:
     """A case accepted (签收) by jianwai's 环卫所 at `when`: the handle stage starts."""
     case = opened(clock, when - timedelta(minutes=20), **kwargs)
     clock.move_to(when - timedelta(minutes=10))
-    act(case, "jianwai_dispatcher", "dispatch", department_id=hw().id)
+    act_as(case, "jianwai_dispatcher", "dispatch", department_id=hw().id)
     clock.move_to(when)
-    return act(case, "jianwai_hw", "accept")
+    return act_as(case, "jianwai_hw", "accept")
 
 
 def events(case: Case) -> Counter[str]:
@@ -121,7 +121,7 @@ def test_a_policy_edit_after_intake_leaves_the_case_its_frozen_limits(
     policy.save()
     settings.SLA_WARNING_SHARE = 0.5
     clock.move_to(at(2026, 10, 12, 9, 30))
-    case = act(case, "jianwai_lead", "open")
+    case = act_as(case, "jianwai_lead", "open")
     assert case.deadline == at(2026, 10, 12, 15, 0)  # 4 h: 09:30–12:00, 13:30–15:00
     assert case.warning_at == at(2026, 10, 12, 14, 12)  # still 80 %
     later = opened(clock, at(2026, 10, 12, 9, 40))
@@ -175,7 +175,7 @@ def test_overdue_cases_beyond_one_batch_are_never_warned_first(demo: None, clock
 
 def test_an_already_supervised_case_is_not_escalated_again(demo: None, clock: Any) -> None:
     case = opened(clock, at(2026, 10, 9, 16, 30))
-    act(case, "jianwai_leader", "supervise")
+    act_as(case, "jianwai_leader", "supervise")
     assert sweep_at(clock, at(2026, 10, 12, 9, 0)) == sla.SweepResult(0, 1, 0)
     assert events(case)["auto_supervise"] == 0
 
@@ -214,7 +214,7 @@ def test_a_new_stage_starts_green_with_its_own_limit(demo: None, clock: Any) -> 
     case = opened(clock, at(2026, 10, 9, 16, 30))
     sweep_at(clock, at(2026, 10, 12, 9, 0))
     clock.move_to(at(2026, 10, 12, 9, 30))
-    case = act(case, "jianwai_dispatcher", "dispatch", department_id=hw().id)
+    case = act_as(case, "jianwai_dispatcher", "dispatch", department_id=hw().id)
     assert case.status == Status.DISPATCHED
     assert case.light == Light.GREEN
     assert case.supervised  # the supervision flag outlives the stage
@@ -237,11 +237,13 @@ def test_an_approved_extension_moves_the_deadline_and_resets_the_light(
     case.refresh_from_db()
     assert case.light == Light.RED
     clock.move_to(at(2026, 10, 12, 14, 40))
-    act(case, "jianwai_hw", "request_extension", note="需要吊车", deadline=at(2026, 10, 13, 17, 30))
+    act_as(
+        case, "jianwai_hw", "request_extension", note="需要吊车", deadline=at(2026, 10, 13, 17, 30)
+    )
     case.refresh_from_db()
     assert case.deadline == at(2026, 10, 12, 14, 30)  # unchanged until approved
     clock.move_to(at(2026, 10, 12, 15, 0))
-    case = act(case, "jianwai_dispatcher", "approve_extension")
+    case = act_as(case, "jianwai_dispatcher", "approve_extension")
     assert case.deadline == at(2026, 10, 13, 17, 30)
     assert case.light == Light.GREEN
     assert case.extension_count == 1
@@ -253,8 +255,8 @@ def test_an_approved_extension_moves_the_deadline_and_resets_the_light(
 
 def test_a_rejected_extension_leaves_the_deadline(demo: None, clock: Any) -> None:
     case = accepted(clock, at(2026, 10, 12, 9, 0))
-    act(case, "jianwai_hw", "request_extension", note="忙", deadline=at(2026, 10, 14, 9, 0))
-    case = act(case, "jianwai_dispatcher", "reject_extension", note="不批准")
+    act_as(case, "jianwai_hw", "request_extension", note="忙", deadline=at(2026, 10, 14, 9, 0))
+    case = act_as(case, "jianwai_dispatcher", "reject_extension", note="不批准")
     assert case.deadline == at(2026, 10, 12, 14, 30)
     assert case.extension_count == 0
 
@@ -264,14 +266,14 @@ def test_parking_stops_the_clock_and_unparking_restores_what_was_left(
 ) -> None:
     case = accepted(clock, at(2026, 10, 12, 9, 0))  # due 14:30, warned at 13:42
     clock.move_to(at(2026, 10, 12, 10, 0))
-    act(case, "jianwai_hw", "request_park", note="需等待管线改造")
-    case = act(case, "jianwai_dispatcher", "approve_park")
+    act_as(case, "jianwai_hw", "request_park", note="需等待管线改造")
+    case = act_as(case, "jianwai_dispatcher", "approve_park")
     assert case.status == Status.PARKED
     assert (case.deadline, case.warning_at) == (None, None)
     assert case.paused_remaining_s == 3 * HOUR
     # A week passes, holidays or not: nothing is due while parked.
     assert sweep_at(clock, at(2026, 10, 20, 9, 0)) == sla.SweepResult(0, 0, 0)
-    case = act(case, "jianwai_dispatcher", "unpark")
+    case = act_as(case, "jianwai_dispatcher", "unpark")
     assert case.status == Status.ACCEPTED
     assert case.paused_remaining_s is None
     assert case.deadline == at(2026, 10, 20, 12, 0)
@@ -288,11 +290,11 @@ def test_parking_a_natural_hour_stage_keeps_natural_time(demo: None, clock: Any)
     case = accepted(clock, at(2026, 10, 16, 17, 0), category="0101", urgency="critical")
     assert case.deadline == at(2026, 10, 16, 18, 0)
     clock.move_to(at(2026, 10, 16, 17, 20))
-    act(case, "jianwai_hw", "request_park", note="需要市政配合")
-    case = act(case, "jianwai_dispatcher", "approve_park")
+    act_as(case, "jianwai_hw", "request_park", note="需要市政配合")
+    case = act_as(case, "jianwai_dispatcher", "approve_park")
     assert case.paused_remaining_s == 40 * 60
     clock.move_to(at(2026, 10, 19, 9, 0))
-    case = act(case, "jianwai_dispatcher", "unpark")
+    case = act_as(case, "jianwai_dispatcher", "unpark")
     assert case.deadline == at(2026, 10, 19, 9, 40)
     assert case.warning_at == at(2026, 10, 19, 9, 28)  # 48 min into the hour
 
@@ -300,8 +302,8 @@ def test_parking_a_natural_hour_stage_keeps_natural_time(demo: None, clock: Any)
 def test_extending_a_natural_hour_stage_warns_in_natural_time(demo: None, clock: Any) -> None:
     case = accepted(clock, at(2026, 10, 16, 17, 0), category="0101", urgency="critical")
     clock.move_to(at(2026, 10, 16, 17, 20))
-    act(case, "jianwai_hw", "request_extension", note="夜间", deadline=at(2026, 10, 17, 12, 0))
-    case = act(case, "jianwai_dispatcher", "approve_extension")
+    act_as(case, "jianwai_hw", "request_extension", note="夜间", deadline=at(2026, 10, 17, 12, 0))
+    case = act_as(case, "jianwai_dispatcher", "approve_extension")
     assert case.deadline == at(2026, 10, 17, 12, 0)
     # 18 h 40 min remain; the warning comes after 80 % of them, overnight.
     assert case.warning_at == at(2026, 10, 17, 8, 16)
@@ -315,7 +317,7 @@ def due_cases(count: int) -> list[Case]:
     with time_machine.travel(at(2026, 10, 9, 16, 0), tick=False):
         cases = [report() for _ in range(count)]
         for case in cases:
-            act(case, "jianwai_lead", "open")
+            act_as(case, "jianwai_lead", "open")
     return cases
 
 
@@ -354,14 +356,14 @@ def test_a_row_another_sweep_holds_is_skipped_not_waited_for(
             with transaction.atomic():
                 Case.objects.select_for_update().get(id=held.id)
                 locked.set()
-                release.wait(timeout=30)
+                release.wait(timeout=180)
         finally:
             connection.close()
 
     holder = threading.Thread(target=hold)
     holder.start()
     try:
-        assert locked.wait(timeout=30)
+        assert locked.wait(timeout=180)
         now = at(2026, 10, 12, 9, 0)
         assert sla.sweep(now=now) == sla.SweepResult(0, 1, 1)
         assert Case.objects.get(id=held.id).light == Light.GREEN
@@ -396,7 +398,7 @@ def test_a_real_worker_sweeps_the_database(
 
     # The worker runs on real time, so these cases fall due in the real past.
     now = timezone.now()
-    overdue, warned, fresh = (act(report(), "jianwai_lead", "open") for _ in range(3))
+    overdue, warned, fresh = (act_as(report(), "jianwai_lead", "open") for _ in range(3))
     Case.objects.filter(id=overdue.id).update(
         warning_at=now - timedelta(hours=2), deadline=now - timedelta(hours=1)
     )
@@ -406,7 +408,7 @@ def test_a_real_worker_sweeps_the_database(
     Case.objects.filter(id=fresh.id).update(
         warning_at=now + timedelta(hours=1), deadline=now + timedelta(hours=2)
     )
-    assert sla_sweep.delay().get(timeout=30) == {"yellow": 1, "red": 1, "escalated": 1}
+    assert sla_sweep.delay().get(timeout=120) == {"yellow": 1, "red": 1, "escalated": 1}
     lights = dict(Case.objects.values_list("id", "light"))
     assert lights == {overdue.id: Light.RED, warned.id: Light.YELLOW, fresh.id: Light.GREEN}
     assert Case.objects.get(id=overdue.id).supervised
@@ -417,5 +419,5 @@ def test_a_real_worker_sweeps_the_database(
         case=overdue, kind="sla_red", user=user("jianwai_dispatcher")
     ).exists()
     # Again: nothing left to do, nothing written twice.
-    assert sla_sweep.delay().get(timeout=30) == {"yellow": 0, "red": 0, "escalated": 0}
+    assert sla_sweep.delay().get(timeout=120) == {"yellow": 0, "red": 0, "escalated": 0}
     assert CaseEvent.objects.filter(action__startswith="sla_").count() == 2

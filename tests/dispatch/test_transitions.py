@@ -22,12 +22,14 @@ from rest_framework.test import APIClient
 from cases.models import Case, CaseEvent, Status
 from dispatch.errors import Conflict, Forbidden, Invalid
 from dispatch.workflow import BY_ACTION, FIELD_CHOICES, TRANSITIONS, Field, Transition
-from tests.dispatch.workflow_helpers import attempt, committed_for_module, ensure_territory
-from tests.factories.cases import (
+from tests.factories import (
     Demo,
     Setup,
     allowed_users,
+    attempt,
+    committed_for_module,
     drive,
+    ensure_territory,
     first_setup,
     inputs_for,
     intake,

@@ -36,8 +36,15 @@ from dispatch.selectors import available_actions
 from dispatch.services import sla
 from dispatch.services.transitions import ActionInput, case_act
 from dispatch.workflow import BY_ACTION, STAGE_OF, Field
-from tests.dispatch.workflow_helpers import ensure_territory
-from tests.factories.cases import Demo, allowed_users, inputs_for, intake, pending_of, seed_demo
+from tests.factories import (
+    Demo,
+    allowed_users,
+    ensure_territory,
+    inputs_for,
+    intake,
+    pending_of,
+    seed_demo,
+)
 
 pytestmark = pytest.mark.django_db
 

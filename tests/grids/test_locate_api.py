@@ -7,6 +7,7 @@ from rest_framework.test import APIClient
 
 from grids.crs import wgs84_to_gcj02
 from grids.models import Level, Region
+from tests.factories import grid_point
 
 pytestmark = pytest.mark.django_db
 
@@ -19,20 +20,9 @@ def api(territory: None) -> APIClient:
     return client
 
 
-def _inner_point(code: str) -> tuple[float, float]:
-    with connection.cursor() as cur:
-        cur.execute(
-            "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(boundary) p "
-            "FROM grids_region WHERE code = %s) s",
-            [code],
-        )
-        x, y = cur.fetchone()
-    return x, y
-
-
 def test_point_inside_a_grid_returns_its_hierarchy(api: APIClient) -> None:
     grid = Region.objects.filter(level=Level.GRID).order_by("code")[100]
-    lng, lat = _inner_point(grid.code)
+    lng, lat = grid_point(grid.code)
     response = api.get("/api/v1/grids/locate/", {"lng": lng, "lat": lat})
     assert response.status_code == 200, response.json()
     body = response.json()
@@ -44,7 +34,7 @@ def test_point_inside_a_grid_returns_its_hierarchy(api: APIClient) -> None:
 
 def test_gcj02_input_is_converted(api: APIClient) -> None:
     grid = Region.objects.filter(level=Level.GRID).order_by("code")[200]
-    lng, lat = _inner_point(grid.code)
+    lng, lat = grid_point(grid.code)
     glng, glat = wgs84_to_gcj02(lng, lat)
     params: dict[str, str | float] = {"lng": glng, "lat": glat, "crs": "gcj02"}
     response = api.get("/api/v1/grids/locate/", params)

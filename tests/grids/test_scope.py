@@ -16,7 +16,7 @@ from core.roles import Role
 from grids.models import Level, Membership, Region
 from grids.scope import EVERYTHING, NOTHING, TerritorialScope, scope_for_user
 from population.models import Building, Person, Residence
-from tests.factories.population import grid_point, person_in
+from tests.factories import grid_point, person_in
 
 pytestmark = pytest.mark.django_db
 

@@ -223,14 +223,14 @@ def private_queue(celery_worker_process: object) -> Iterator[str]:
 
     queue = f"imports-test-{os.getpid()}"
     worker = f"test-{os.getpid()}@{os.uname().nodename}"
-    app.control.add_consumer(queue, destination=[worker], reply=True, timeout=10)
+    app.control.add_consumer(queue, destination=[worker], reply=True, timeout=60)
     routes = app.conf.task_routes
     app.conf.task_routes = {"population.tasks.run_import": {"queue": queue}}
     try:
         yield queue
     finally:
         app.conf.task_routes = routes
-        app.control.cancel_consumer(queue, destination=[worker], reply=True, timeout=10)
+        app.control.cancel_consumer(queue, destination=[worker], reply=True, timeout=60)
 
 
 @pytest.mark.celery
@@ -246,7 +246,7 @@ def test_the_page_flow_runs_on_a_real_worker(
     assert response.status_code == 302
     status_url = reverse("population:import-status", args=[job.pk])
     seen = []
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         status = client.get(status_url).json()
         seen.append(status["phase"])

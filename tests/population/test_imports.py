@@ -664,12 +664,16 @@ def test_a_person_added_elsewhere_during_the_merge_rolls_the_import_back(
                 )
                 inserted.set()
                 # Commit only once the import's insert waits on this row's key.
-                stop = time.monotonic() + 60
+                stop = time.monotonic() + 180
                 while time.monotonic() < stop:
                     with psycopg.connect(dsn, autocommit=True) as probe:
+                        # Only this database's waiters: another test run on the same
+                        # server would otherwise let this commit come too early.
                         waiting = probe.execute(
-                            "SELECT count(*) FROM pg_locks "
-                            "WHERE NOT granted AND locktype = 'transactionid'"
+                            "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a"
+                            " USING (pid) WHERE NOT l.granted"
+                            " AND l.locktype = 'transactionid'"
+                            " AND a.datname = current_database()"
                         ).fetchone()
                     if waiting and waiting[0]:
                         break
@@ -682,14 +686,14 @@ def test_a_person_added_elsewhere_during_the_merge_rolls_the_import_back(
     thread = threading.Thread(target=other_page)
     thread.start()
     try:
-        assert inserted.wait(30)
+        assert inserted.wait(180)
         with pytest.raises(ConcurrentChange, match="请重新导入"):
             population_import(path=path, kind="persons")
-        thread.join(60)
+        thread.join(180)
         assert not failures
         # Nothing of the file was written: only the row the other page committed exists.
         assert not Person.objects.filter(id_number_index=protect_id_number(idn(1)).index)
     finally:
-        thread.join(60)
+        thread.join(180)
         with psycopg.connect(dsn, autocommit=True) as cleanup:
             cleanup.execute("DELETE FROM population_person WHERE id_number_index = %s", [pid.index])

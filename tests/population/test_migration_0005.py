@@ -18,7 +18,7 @@ from core import crypto
 from grids.scope import EVERYTHING
 from population.protect import id_tail_index, protect_id_number
 from population.selectors import classify_person_query, person_search
-from tests.factories.population import id_number
+from tests.factories import id_number
 
 BEFORE = ("population", "0004_hash_indexes_for_equality_lookups")
 AFTER = ("population", "0005_person_keeps_area_and_birth_year_only")

@@ -13,12 +13,11 @@ who may, the number and birth date appear, and so does the audit row.
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from io import BytesIO, StringIO
+from io import BytesIO
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 from openpyxl import load_workbook
@@ -29,12 +28,13 @@ from population.models import Organisation, Person, RevealAudit
 from population.protect import reveal_id_number, reveal_phone
 from population.selectors import persons_visible
 from population.validators import birth_date_of
-from tests.factories.population import (
+from tests.factories import (
     client_for,
     demo_grids,
     id_number,
     organisation_in,
     person_in,
+    run_seed_demo,
 )
 from tests.population.rebuild import MIN_CANDIDATES, candidates, candidates_by_brute_force
 
@@ -194,7 +194,7 @@ class Onlooker:
 
 @pytest.fixture
 def world(territory: None) -> dict[str, Any]:
-    call_command("seed_demo", stdout=StringIO())
+    run_seed_demo()
     seed_population(200, 5, dense_streets=[STREET])  # dates of residences and care tags
     grids = demo_grids()
     issue = person_in(

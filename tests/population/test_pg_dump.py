@@ -32,7 +32,7 @@ from population.protect import reveal_id_number, reveal_phone
 from population.reveal import Field, reveal_person
 from population.tasks import run_import
 from population.validators import birth_date_of
-from tests.factories.population import credit_code, grid_point, id_number
+from tests.factories import credit_code, grid_point, id_number
 from tests.population.rebuild import MIN_CANDIDATES, candidates
 
 PG_DUMP = shutil.which("pg_dump") or "/usr/bin/pg_dump"

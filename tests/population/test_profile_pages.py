@@ -2,12 +2,10 @@
 age pyramid, special care, housing, organisations, open cases and the buildings map."""
 
 from datetime import timedelta
-from io import StringIO
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.utils import timezone
 
 from dispatch.services.intake import IntakeInput, case_intake
@@ -15,12 +13,13 @@ from grids.models import Region
 from population import services
 from population.models import CareTag
 from population.stats import band_label
-from tests.factories.population import (
+from tests.factories import (
     client_for,
     demo_grids,
     grid_point,
     organisation_in,
     person_in,
+    run_seed_demo,
 )
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +32,7 @@ def _band(born: str) -> str:
 
 @pytest.fixture
 def world(territory: None) -> dict[str, Any]:
-    call_command("seed_demo", stdout=StringIO())
+    run_seed_demo()
     grids = demo_grids()
     g1 = grids["grid1"]
     old = person_in(g1, name="老人", born="19500101", seq=1)

@@ -2,20 +2,19 @@
 list and its exports for data administrators; clear exports audited per person."""
 
 from datetime import date, datetime
-from io import BytesIO, StringIO
+from io import BytesIO
 from typing import Any
 
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.core.management import call_command
 from django.utils import timezone, translation
 from openpyxl import load_workbook
 
 from population.models import RevealAudit
 from population.reveal import Field, NotVisible, RevealRefused, reveal_person
-from tests.factories.population import client_for, demo_grids, organisation_in, person_in
+from tests.factories import client_for, demo_grids, organisation_in, person_in, run_seed_demo
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +24,7 @@ REASON = "入户核实户籍信息"
 
 @pytest.fixture
 def world(territory: None) -> dict[str, Any]:
-    call_command("seed_demo", stdout=StringIO())
+    run_seed_demo()
     grids = demo_grids()
     return {
         "jianwai": person_in(grids["grid1"], name="建外居民", phone="13612345678"),

@@ -2,12 +2,11 @@
 street its street, a community its grids, a grid worker their grids — with seed_demo's
 accounts and one person and one organisation in each of four grids."""
 
-from io import BytesIO, StringIO
+from io import BytesIO
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.test import Client
 from openpyxl import load_workbook
 
@@ -21,7 +20,7 @@ from population.selectors import (
     organisation_search,
     person_search,
 )
-from tests.factories.population import client_for, demo_grids, organisation_in, person_in
+from tests.factories import client_for, demo_grids, organisation_in, person_in, run_seed_demo
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +41,7 @@ VISIBLE = {
 
 @pytest.fixture
 def world(territory: None) -> dict[str, Any]:
-    call_command("seed_demo", stdout=StringIO())
+    run_seed_demo()
     grids = demo_grids()
     people = {k: person_in(code, name=f"居民{k}") for k, code in grids.items()}
     orgs = {k: organisation_in(code, name=f"商店{k}") for k, code in grids.items()}

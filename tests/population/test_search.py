@@ -15,13 +15,14 @@ from population.selectors import (
     person_search,
 )
 from population.services import BuildingInput, building_create, housing_unit_create
-from tests.factories.population import (
+from tests.factories import (
     client_for,
     credit_code,
     grid_point,
     id_number,
     organisation_in,
     person_in,
+    run_seed_demo,
 )
 
 pytestmark = pytest.mark.django_db
@@ -170,11 +171,8 @@ def test_organisations_by_name_or_credit_code(territory: None) -> None:
 
 
 def test_search_page_shows_masked_values_only(people: dict[str, Any]) -> None:
-    from io import StringIO
 
-    from django.core.management import call_command
-
-    call_command("seed_demo", stdout=StringIO())
+    run_seed_demo()
     client = client_for("jianwai_leader")
     zhang = people["zhang"]
     for q in (zhang.number, "张三丰", zhang.phone):
@@ -198,11 +196,8 @@ def test_search_page_shows_masked_values_only(people: dict[str, Any]) -> None:
 
 
 def test_a_typed_number_never_lands_in_a_url(people: dict[str, Any]) -> None:
-    from io import StringIO
 
-    from django.core.management import call_command
-
-    call_command("seed_demo", stdout=StringIO())
+    run_seed_demo()
     client = client_for("jianwai_leader")
     zhang = people["zhang"]
     for q in (zhang.number, zhang.phone, "110105*002X"):
@@ -233,11 +228,8 @@ def test_identifier_searches_are_capped_per_user_and_day(
     """Enough "is this number here?" questions would rebuild a number the pages never show
     (a hundred fragments for the last four, then a few dozen whole numbers): they are
     capped per user and day; names are not."""
-    from io import StringIO
 
-    from django.core.management import call_command
-
-    call_command("seed_demo", stdout=StringIO())
+    run_seed_demo()
     settings.POPULATION_IDENTIFIER_SEARCHES_PER_DAY = 3
     client = client_for("jianwai_leader")
     zhang = people["zhang"]

@@ -30,7 +30,7 @@ from population.protect import (
     reveal_phone,
 )
 from population.validators import parse_credit_code, parse_identity_number
-from tests.factories.population import credit_code, grid_point, id_number, person_in
+from tests.factories import credit_code, grid_point, id_number, person_in
 
 pytestmark = pytest.mark.django_db
 
