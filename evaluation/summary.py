@@ -140,6 +140,8 @@ def summarize(case: Case, events: Iterable[CaseEvent]) -> Summarized:
             _undo(rounds, Stage.ACCEPT, K.DISPATCHED, K.RETURNED)
         elif kind == K.CHECK_FAILED:
             _undo(rounds, Stage.HANDLE, None, K.CHECK_FAILED)
+        if kind in (K.RETURNED, K.CLOSED):
+            department = None  # the assignment ends with a return or the closing
         stage: str | None = (
             STAGE_OF.get(Status(e.to_status)) if e.to_status in Status.values else None
         )
@@ -155,8 +157,6 @@ def summarize(case: Case, events: Iterable[CaseEvent]) -> Summarized:
                 department_id=department,
             )
             rounds.append(current)
-        if kind in (K.RETURNED, K.CLOSED):
-            department = None  # the assignment ends with a return or the closing
 
     for r in rounds:  # the last round of each stage
         v[f"{r.stage}_deadline"] = r.deadline
