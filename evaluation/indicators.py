@@ -101,7 +101,7 @@ class DepartmentFigures:
     on_time_handling: Rate  # 按时处置率: reported done by the deadline / due
     closure: Rate  # 结案率: rounds whose case is now closed / due
     rework: Rate  # 返工率: rounds whose work failed its check / due
-    extension: Rate  # 延期率: extensions approved on rounds that fell due / due
+    extension: Rate  # 延期率: extensions approved on its rounds that fell due / due
     returns: int  # 退回: returns made in the period
 
 
@@ -109,10 +109,11 @@ def department_figures(
     department_id: int, period: Period, *, as_of: datetime | None = None
 ) -> DepartmentFigures:
     rounds = CaseStage.objects.filter(department_id=department_id)
-    handle = Q(stage=Stage.HANDLE)
+    # A case handed back in time was not the department's to handle: a return, not a miss.
+    handle = Q(stage=Stage.HANDLE) & ~Q(end_action=K.RETURNED, on_time=True)
     got = rounds.filter(_due(period, as_of), stage__in=(Stage.ACCEPT, Stage.HANDLE)).aggregate(
         n=Count("pk", filter=handle),
-        on_time=Count("pk", filter=handle & Q(end_action=K.HANDLED, on_time=True)),
+        timely=Count("pk", filter=handle & Q(end_action=K.HANDLED, on_time=True)),
         closed=Count("pk", filter=handle & Q(case__evaluation_summary__status=Status.CLOSED)),
         reworked=Count("pk", filter=handle & Q(undone_by=K.CHECK_FAILED)),
         extensions=Sum("extensions"),
@@ -123,7 +124,7 @@ def department_figures(
     n = got["n"]
     return DepartmentFigures(
         due=n,
-        on_time_handling=Rate(got["on_time"], n),
+        on_time_handling=Rate(got["timely"], n),
         closure=Rate(got["closed"], n),
         rework=Rate(got["reworked"], n),
         extension=Rate(got["extensions"] or 0, n),

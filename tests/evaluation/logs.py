@@ -105,8 +105,10 @@ class World:
         grid: Region | None = None,
         reported: datetime,
         role: str = Role.GRID_WORKER,
+        limit: float = 4.0,
     ) -> History:
-        """A case registered at `reported` through `source`, its report event written."""
+        """A case registered at `reported` through `source`, its report event written; its
+        first stage has `limit` hours."""
         grid = grid or self.grid
         citizen = source in (Source.HOTLINE, Source.WEB, Source.OPEN311)
         case = Case.objects.create(
@@ -123,7 +125,9 @@ class World:
         )
         h = History(case.id, reported - timedelta(hours=1))
         first = S.VERIFYING if citizen else S.REPORTED
-        return h.go(events.reported, first, actor=self.user(reporter), role=role, source=source)
+        return h.go(
+            events.reported, first, limit=limit, actor=self.user(reporter), role=role, source=source
+        )
 
 
 def make_world(street_code: str = "110105001") -> World:

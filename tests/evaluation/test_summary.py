@@ -1,13 +1,14 @@
 """summarize, the pure function: one case's hand-built log → its summary and stage rounds."""
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
 from cases import events
 from cases.models import Case, Source, Status
 from core.roles import Role
-from evaluation.summary import summarize
+from evaluation.summary import Round, summarize
 from tests.evaluation.logs import (
     History,
     World,
@@ -33,7 +34,7 @@ def w(territory: None) -> World:
     return make_world()
 
 
-def run(h: History) -> tuple[dict, list]:  # type: ignore[type-arg]
+def run(h: History) -> tuple[dict[str, Any], list[Round]]:
     done_ = summarize(Case.objects.get(id=h.case_id), h.events)
     return done_.values, done_.rounds
 
