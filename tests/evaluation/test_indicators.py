@@ -16,6 +16,7 @@ March 2026 in one street (one community, two grids), as_of 15 April:
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -59,7 +60,7 @@ def w(territory: None) -> World:
     b = done(w, b, hours=5)
     logs.append(close(w, check_pass(w, b, hours=5)))  # B
 
-    hotline = {"reporter": "operator", "role": Role.INTAKE_OPERATOR}
+    hotline: dict[str, Any] = {"reporter": "operator", "role": Role.INTAKE_OPERATOR}
     c = w.case(Source.HOTLINE, reported=local(2026, 3, 4), **hotline)
     c.go(events.verified, "verified", actor=w.user("worker"), role=Role.GRID_WORKER, result="ok")
     c = accept(w, dispatch(w, open_(w, c)))
