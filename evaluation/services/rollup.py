@@ -3,8 +3,9 @@
 Both rebuild whole cases with evaluation.summary.summarize from the case's events up to a
 "high-water" event id, so a summary never reflects an event past the watermark, and the sweep
 and the rebuild give the same rows. The watermark row (SweepMark) is locked by each batch and
-advanced in the batch's own transaction: two sweeps running at once take turns, a sweep that
-dies rolls back and leaves its events for the next, and running one twice changes nothing.
+advanced in the batch's own transaction: of two sweeps running at once one works and the
+other finds the row taken and returns, a sweep that dies rolls back and leaves its events
+for the next, and running one twice changes nothing.
 """
 
 from collections import defaultdict
@@ -55,9 +56,12 @@ def high_water() -> int | None:
     return int(row[0]) if row else 0
 
 
-def _mark() -> SweepMark:
+def _mark(*, wait: bool = True) -> SweepMark | None:
+    """The watermark row, locked; None when another sweep or a rebuild holds it and
+    `wait` is False (a periodic sweep then leaves the work to the one holding it rather than
+    queue behind a long rebuild)."""
     SweepMark.objects.get_or_create(id=1)
-    return SweepMark.objects.select_for_update().get(id=1)
+    return SweepMark.objects.select_for_update(skip_locked=not wait).filter(id=1).first()
 
 
 def watermark() -> int:
@@ -129,7 +133,9 @@ def sweep_batch(*, upto: int, limit: int = 5000) -> SweepResult:
     """One batch: events after the watermark (at most `limit`, none past `upto`), the
     summaries of the cases they touch, and the watermark moved, in one transaction."""
     with transaction.atomic():
-        mark = _mark()
+        mark = _mark(wait=False)
+        if mark is None:
+            return SweepResult(0, 0, watermark())
         new = list(
             CaseEvent.objects.filter(id__gt=mark.last_event_id, id__lte=upto)
             .order_by("id")
@@ -168,6 +174,7 @@ def rebuild(*, chunk: int = 2000) -> SweepResult:
         upto = high_water()
     with transaction.atomic():
         mark = _mark()
+        assert mark is not None  # waited for
         CaseStage.objects.all().delete()
         CaseSummary.objects.all().delete()
         ids = list(

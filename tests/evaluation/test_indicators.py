@@ -171,3 +171,24 @@ def test_hotline_figures_of_the_street(w: World) -> None:
     assert other.satisfaction.value == pytest.approx(0.75)
     with pytest.raises(ValueError):
         ind.hotline_figures(w.grid, MARCH, as_of=AS_OF)
+
+
+def test_each_selector_asks_a_fixed_number_of_queries(
+    w: World, django_assert_num_queries: Any
+) -> None:
+    """One aggregate per group of figures, however many cases (no query per row)."""
+    user = w.user("worker").id
+    with django_assert_num_queries(2):
+        ind.region_figures(w.street, MARCH, as_of=AS_OF)
+    with django_assert_num_queries(2):
+        ind.department_figures(w.departments["sanitation"].id, MARCH, as_of=AS_OF)
+    with django_assert_num_queries(5):  # reports, the worker's grids, misses, two stages
+        ind.worker_figures(user, MARCH, as_of=AS_OF)
+    with django_assert_num_queries(3):
+        ind.lead_figures(user, MARCH, as_of=AS_OF)
+    with django_assert_num_queries(2):
+        ind.dispatcher_figures(user, MARCH, as_of=AS_OF)
+    with django_assert_num_queries(2):
+        ind.operator_figures(user, MARCH, as_of=AS_OF)
+    with django_assert_num_queries(3):
+        ind.hotline_figures(w.street, MARCH, as_of=AS_OF)

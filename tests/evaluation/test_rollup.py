@@ -213,6 +213,38 @@ def test_an_uncommitted_event_is_not_passed_over(committed_demo: None) -> None:
     assert SweepMark.objects.get().last_event_id == CaseEvent.objects.order_by("-id")[0].id
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_sweep_finding_the_watermark_taken_returns_at_once(committed_demo: None) -> None:
+    """A rebuild (or another sweep) holds the watermark: a periodic sweep leaves the work to
+    it instead of queueing behind it, and the next sweep catches up."""
+    _events_for(1)
+    rollup.sweep()
+    (case,) = _events_for(1)
+    held, release = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        try:
+            with transaction.atomic():
+                SweepMark.objects.select_for_update().get(id=1)
+                held.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    try:
+        assert held.wait(timeout=30)
+        before = rollup.watermark()
+        assert rollup.sweep() == rollup.SweepResult(0, 0, before)
+        assert not CaseSummary.objects.filter(case=case).exists()
+    finally:
+        release.set()
+        thread.join()
+    assert rollup.sweep().cases == 1
+    assert CaseSummary.objects.get(case=case).status == S.OPEN
+
+
 def test_the_beat_schedule_runs_the_sweep(settings: SettingsWrapper) -> None:
     from chaoyang.celery import app
 
