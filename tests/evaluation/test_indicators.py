@@ -192,3 +192,45 @@ def test_each_selector_asks_a_fixed_number_of_queries(
         ind.operator_figures(user, MARCH, as_of=AS_OF)
     with django_assert_num_queries(3):
         ind.hotline_figures(w.street, MARCH, as_of=AS_OF)
+
+
+def test_parking_reopening_and_escalation_in_the_figures(w: World) -> None:
+    """May 2026, beside March's logs: a parked case handled on time once the parking is
+    taken out, a case reopened after closing, and one escalated to a district department."""
+    from dispatch.models import Department
+    from grids.models import Region
+
+    district = Region.objects.get(code="110105")
+    w.departments["district"] = Department.objects.create(
+        code="ev-district", name="测试区级部门", level="district", kind="city", region=district
+    )
+    p = accept(w, dispatch(w, open_(w, w.case(reported=local(2026, 5, 4)))))
+    p.go(events.park_requested, actor=w.user("handler"))
+    p.go(events.park_approved, "parked", actor=w.user("dispatcher"))
+    p.go(events.unparked, "accepted", hours=48, deadline=p.now + timedelta(hours=51))
+    p = through_rest(w, p)  # reported done 50 hours after it was accepted: in time
+
+    r = through(w, w.case(reported=local(2026, 5, 5)))
+    r.go(events.reopened, "open", actor=w.user("lead"), role=Role.SHIFT_LEAD)
+
+    x = open_(w, w.case(reported=local(2026, 5, 6)))
+    x.go(events.escalated, "escalated", actor=w.user("dispatcher"), role=Role.DISPATCHER)
+    x = through_rest(w, accept(w, dispatch(w, x, dept="district")))
+    for h in (p, r, x):
+        h.save()
+    rollup.sweep()
+
+    may = month(2026, 5)
+    region = ind.region_figures(w.street, may, as_of=AS_OF.replace(month=6))
+    # Due in May: P and X closed on time; R, reopened, falls due at its new dispatch
+    # deadline and is not closed.
+    assert region.opened == 3
+    assert (region.closure, region.on_time_closure) == (Rate(2, 3), Rate(2, 3))
+    san = ind.department_figures(w.departments["sanitation"].id, may, as_of=AS_OF.replace(month=6))
+    assert san.on_time_handling == Rate(2, 2)  # P (parked 48 h) and R's first round
+    dist = ind.department_figures(w.departments["district"].id, may, as_of=AS_OF.replace(month=6))
+    assert dist.on_time_handling == Rate(1, 1)
+    disp = ind.dispatcher_figures(w.user("dispatcher").id, may, as_of=AS_OF.replace(month=6))
+    # P, R (first), X's escalation and X's dispatch; R's new round has not ended.
+    assert disp.on_time == Rate(4, 4)
+    assert disp.accurate == Rate(3, 3)
