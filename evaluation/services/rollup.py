@@ -24,6 +24,9 @@ SUMMARY_FIELDS = [
 ]  # every column but the key: what an upsert rewrites
 
 
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for a lock timeout
+
+
 @dataclass(frozen=True)
 class SweepResult:
     events: int
@@ -47,7 +50,7 @@ def high_water() -> int | None:
             with transaction.atomic():  # a savepoint: a timeout leaves the outer usable
                 cur.execute(f"LOCK TABLE {table} IN SHARE MODE")
         except OperationalError as exc:
-            if "lock timeout" not in str(exc):
+            if getattr(exc.__cause__, "sqlstate", None) != LOCK_NOT_AVAILABLE:
                 raise
             return None
         cur.execute("SET LOCAL lock_timeout = DEFAULT")
