@@ -234,3 +234,17 @@ def test_parking_reopening_and_escalation_in_the_figures(w: World) -> None:
     # P, R (first), X's escalation and X's dispatch; R's new round has not ended.
     assert disp.on_time == Rate(4, 4)
     assert disp.accurate == Rate(3, 3)
+
+
+def test_grouped_figures_equal_those_of_each_region(w: World) -> None:
+    from grids.models import Level
+
+    by_grid = ind.region_figures_by(Level.GRID, MARCH, within=w.street, as_of=AS_OF)
+    assert set(by_grid) == {w.grid.id, w.other_grid.id}
+    for grid in (w.grid, w.other_grid):
+        assert by_grid[grid.id] == ind.region_figures(grid, MARCH, as_of=AS_OF)
+    by_street = ind.region_figures_by(Level.STREET, MARCH, as_of=AS_OF)
+    assert by_street == {w.street.id: ind.region_figures(w.street, MARCH, as_of=AS_OF)}
+    hotline = ind.hotline_figures_by_street(MARCH, as_of=AS_OF)
+    assert hotline == {w.street.id: ind.hotline_figures(w.street, MARCH, as_of=AS_OF)}
+    assert ind.hotline_figures_by_street(month(2026, 1), as_of=AS_OF) == {}  # nothing then
