@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "cases",
     "dispatch",
     "population",
+    "evaluation",
 ]
 
 MIDDLEWARE = [
@@ -183,8 +184,17 @@ EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.
 NOTIFY_SENDERS: list[str] = env.list(
     "NOTIFY_SENDERS", default=["dispatch.services.notify.EmailSender"]
 )
+# Evaluation (evaluation/): how often the rollups catch up with the event log, and the
+# fewest cases a rate needs before it is ranked (one quick fix must not top a ranking).
+EVALUATION_SWEEP_SECONDS = env.float("EVALUATION_SWEEP_SECONDS", default=60.0)
+EVALUATION_MIN_CASES = env.int("EVALUATION_MIN_CASES", default=10)
+
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "sla-sweep": {"task": "dispatch.tasks.sla_sweep", "schedule": SLA_SWEEP_SECONDS},
+    "evaluation-sweep": {
+        "task": "evaluation.tasks.evaluation_sweep",
+        "schedule": EVALUATION_SWEEP_SECONDS,
+    },
 }
 
 # How long a map tile of the territory trusts its cached version of the boundaries (seconds).

@@ -7,7 +7,7 @@ from pathlib import Path
 from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("core", "chaoyang", "grids", "cases", "dispatch", "population", "bench")
+APPS = ("core", "chaoyang", "grids", "cases", "dispatch", "population", "evaluation", "bench")
 READ = re.compile(r"settings\.([A-Z][A-Z0-9_]+)")
 
 
