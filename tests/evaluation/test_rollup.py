@@ -21,9 +21,8 @@ from dispatch.services import sla
 from evaluation.models import CaseStage, CaseSummary, SweepMark
 from evaluation.services import rollup
 from grids.models import Membership, Region
-from tests.dispatch.demo_data import committed_demo as committed_demo_fixture
-from tests.dispatch.demo_data import module_demo
-from tests.factories.cases import EXTRA_ACCOUNTS, HOME, Demo, act, intake, load_demo
+from tests.factories import EXTRA_ACCOUNTS, HOME, Demo, act, intake, load_demo, module_demo
+from tests.factories import committed_demo as committed_demo_fixture
 
 S = Status
 
@@ -167,7 +166,7 @@ def _events_for(count: int) -> list[Case]:
 
 @pytest.mark.django_db(transaction=True)
 def test_sweeps_at_once_take_turns_and_agree_with_the_rebuild(committed_demo: None) -> None:
-    from tests.dispatch.demo_data import at_once
+    from tests.factories import at_once
 
     _events_for(6)
     results = at_once(3, rollup.sweep)
