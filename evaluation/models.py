@@ -232,6 +232,11 @@ def _pct(verbose_name: "StrOrPromise", default: int) -> models.DecimalField:
     )
 
 
+# Version 1's name and note; migration 0002 writes the same (a migration keeps its own copy).
+DEFAULT_LABEL = "默认权重(厂商参考值,非官方)"
+DEFAULT_NOTE = "docs/evaluation.md lists these defaults and where they come from."
+
+
 class WeightSet(models.Model):
     """A version of the weights (in percent) and grade bands. Rows are never changed: the
     admin saves an edit as the next version, so every score names the version that made it.
