@@ -24,6 +24,7 @@ from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cases.events import Step, merged_from, reported
 from cases.models import Case, CaseEvent, CaseNumberCounter, Source, Status
@@ -75,7 +76,7 @@ def remove_history() -> None:
     """Empty the case tables (and every table that points at them: photos, assignments,
     notifications, rollups) and the number counters; only when every case is generated."""
     if Case.objects.exclude(idempotency_key__startswith=MARK).exists():
-        raise Refused("live cases exist beside the generated history")
+        raise Refused(_("除生成的历史外还有实际案件"))
     with connection.cursor() as cur:
         cur.execute(f"TRUNCATE {CaseEvent._meta.db_table}, {Case._meta.db_table} CASCADE")
     CaseNumberCounter.objects.all().delete()
@@ -110,7 +111,7 @@ class _World:
             region = case.street_id
         found = self.depts.get((region, kind))
         if found is None:
-            raise Refused(f"no department {kind} at region {region}: run seed_demo first")
+            raise Refused(_("缺少处置部门,请先运行 seed_demo"))
         return found
 
     def places(self, case: Case, grid: volume.Grid) -> Places:
@@ -270,7 +271,7 @@ def generate(
 
     if generated():
         if not replace:
-            raise Refused("generated history is already there")
+            raise Refused(_("已有生成的历史"))
         remove_history()
     end = end or timezone.now()
     start = end - timedelta(days=months * 365.25 / 12)
