@@ -22,7 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.gis.geos import Point
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -33,6 +33,7 @@ from dispatch.models import Assignment, Department
 from dispatch.policies import DEPARTMENT_KINDS
 from dispatch.services import sla
 from dispatch.workflow import VERIFY_SOURCES
+from evaluation.models import CaseStage, CaseSummary, SweepMark
 from evaluation.services import rollup
 from grids.models import Region
 from population.demo import copy_rows, random_points, reserve_ids
@@ -47,7 +48,7 @@ S = Status
 STREET_KINDS = [k for k, (_n, level) in DEPARTMENT_KINDS.items() if level == "street"]
 DISTRICT_KINDS = [k for k, (_n, level) in DEPARTMENT_KINDS.items() if level == "district"]
 CASE_COLUMNS = [f for f in Case._meta.concrete_fields]
-EVENT_COLUMNS = ["case_id", "action", "from_status", "to_status", "actor_id", "actor_role",
+EVENT_COLUMNS = ["id", "case_id", "action", "from_status", "to_status", "actor_id", "actor_role",
                  "unit", "at", "note", "data"]  # fmt: skip
 ASSIGNMENT_COLUMNS = ["case_id", "department_id", "active", "dispatched_at", "dispatched_by_id",
                       "accepted_at", "done_at", "pending_request", "requested_deadline",
@@ -217,7 +218,7 @@ def _case_row(c: Case) -> tuple[object, ...]:
 
 def _event_rows(rows: Iterable[CaseEvent]) -> Iterable[tuple[object, ...]]:
     for e in rows:
-        yield (e.case_id, e.action, e.from_status, e.to_status, e.actor_id, e.actor_role,
+        yield (e.id, e.case_id, e.action, e.from_status, e.to_status, e.actor_id, e.actor_role,
                e.unit, e.at, e.note, json.dumps(e.data, ensure_ascii=False))  # fmt: skip
 
 
@@ -238,6 +239,25 @@ def _assignment(w: Walk) -> tuple[object, ...] | None:
     return (w.case.id, w.dept[0], True, sent.at, sent.actor_id,
             accepted.at if accepted else None, done.at if done else None,
             w.pending, w.requested, "")  # fmt: skip
+
+
+def _copy_models(model: type[models.Model], objs: list[Any]) -> None:
+    """Unsaved model instances through COPY (their values as the model holds them)."""
+    fields = [f for f in model._meta.concrete_fields if not isinstance(f, models.AutoField)]
+    rows = (tuple(getattr(o, f.attname) for f in fields) for o in objs)
+    copy_rows(model._meta.db_table, [str(f.column) for f in fields], rows)
+
+
+def _rollups(walks: list[Walk]) -> None:
+    """The evaluation rows of these cases from the events just written, as the sweep would
+    build them (evaluation.services.rollup.rollup_rows over the same rows)."""
+    summaries, stages = [], []
+    for w in walks:
+        summary, rounds = rollup.rollup_rows(w.case, w.events)
+        summaries.append(summary)
+        stages += rounds
+    _copy_models(CaseSummary, summaries)
+    _copy_models(CaseStage, stages)
 
 
 def _numbers(draws: list[volume.Draw]) -> list[str]:
@@ -283,11 +303,16 @@ def generate(
     taken: Counter[int] = Counter()
     ids = reserve_ids(Case._meta.db_table, cases)
     numbers = _numbers(draws)
+    # With nothing but this history in the log, its rollups are built from the events in
+    # hand; beside live cases the rebuild reads the whole log again (slower, same rows).
+    alone = not Case.objects.exists()
     triggers_skipped = checks.skip_row_triggers()
     lap("draw")
     policies: dict[tuple[int, str], dict[str, Any]] = {}
     cols = [str(f.column) for f in CASE_COLUMNS]
     walk_s = write_s = 0.0
+    targets: set[int] = set()  # cases merged into: their merged_from may be a later chunk's
+    last_event = 0
     for lo in range(0, cases, CHUNK):
         t1 = time.monotonic()
         walks = []
@@ -301,10 +326,16 @@ def generate(
         t2 = time.monotonic()
         copy_rows(Case._meta.db_table, cols, (_case_row(w.case) for w in walks))
         rows = [e for w in walks for e in w.events] + world.merged
+        for e, event_id in zip(rows, reserve_ids(CaseEvent._meta.db_table, len(rows)), strict=True):
+            e.id = event_id
+        targets.update(e.case_id for e in world.merged)
         world.merged = []
         report.events += copy_rows(CaseEvent._meta.db_table, EVENT_COLUMNS, _event_rows(rows))
         tasks = [a for w in walks if (a := _assignment(w)) is not None]
         copy_rows(Assignment._meta.db_table, ASSIGNMENT_COLUMNS, tasks)
+        if alone:
+            _rollups(walks)
+        last_event = max(last_event, rows[-1].id if rows else 0)
         report.cases += len(walks)
         report.open += sum(1 for w in walks if w.case.status not in _FINAL)
         report.kinds.update(e.action for e in rows)
@@ -314,7 +345,13 @@ def generate(
     if ids:
         checks.verify(min(ids))
     lap("verify" if triggers_skipped else "verify (triggers ran)")
-    rollup.rebuild()
+    if alone:
+        rollup.rebuild_cases(targets, upto=last_event)
+        SweepMark.objects.update_or_create(
+            id=1, defaults={"last_event_id": last_event, "swept_at": timezone.now()}
+        )
+    else:
+        rollup.rebuild()
     lap("rollups")
     report.seconds = round(time.monotonic() - t0, 2)
     return report

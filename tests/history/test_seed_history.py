@@ -17,7 +17,7 @@ from chaoyang.history.generate import MARK, Refused, generate
 from core.roles import Role
 from dispatch.models import Department, DepartmentMembership
 from dispatch.workflow import BY_ACTION
-from evaluation.models import CaseSummary, SweepMark
+from evaluation.models import CaseStage, CaseSummary, SweepMark
 from evaluation.services import rollup
 from evaluation.summary import NOT_STEPS
 from grids.models import Level, Membership, Region
@@ -154,6 +154,20 @@ def test_live_intake_after_history_gets_a_fresh_number(demo: None) -> None:
     assert today.count() >= 1
 
 
+def rollup_rows() -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    summaries = list(CaseSummary.objects.order_by("case_id").values_list())
+    stages = [r[1:] for r in CaseStage.objects.order_by("case_id", "seq").values_list()]
+    return summaries, stages
+
+
+def test_rollups_built_from_the_history_equal_a_rebuild(demo: None) -> None:
+    run()
+    built = rollup_rows()
+    assert len(built[0]) == Case.objects.count() and built[1]
+    rollup.rebuild()
+    assert rollup_rows() == built
+
+
 def test_rollups_cover_every_case(demo: None) -> None:
     run()
     assert CaseSummary.objects.count() == Case.objects.count()
@@ -176,3 +190,10 @@ def test_command_refuses_to_run_twice_and_replaces(committed_demo: None) -> None
         call_command("seed_history", "--cases", "30", "--months", "1", stdout=out)
     call_command("seed_history", "--cases", "40", "--months", "1", "--replace", stdout=out)
     assert Case.objects.count() == 40
+
+
+def test_beside_live_cases_the_rollups_are_rebuilt_from_the_log(demo: None) -> None:
+    intake(load_demo())
+    run(cases=40)
+    assert CaseSummary.objects.count() == Case.objects.count() == 41
+    assert rollup.sweep().events == 0
