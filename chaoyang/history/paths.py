@@ -50,7 +50,7 @@ class Rates:
     park: float = 0.02
     park_rejected: float = 0.25
     check_fail: float = 0.07
-    late: float = 0.08
+    late: float = 0.025  # per stage: about one case in seven misses one of its ~7 stages
     supervise: float = 0.1
     unsupervise: float = 0.5
     callback: float = 0.92
