@@ -72,6 +72,36 @@ def watermark() -> int:
     return found or 0
 
 
+def rollup_rows(case: Case, events: list[CaseEvent]) -> tuple[CaseSummary, list[CaseStage]]:
+    """The summary row and stage rows of one case from its events (unsaved). Generated
+    history (chaoyang/history/) calls it on the events it has just written."""
+    done = summarize(case, events)
+    stages = [
+        CaseStage(
+            case_id=case.id,
+            seq=r.seq,
+            stage=r.stage,
+            street_id=case.street_id,
+            department_id=r.department_id,
+            started_at=r.started_at,
+            start_action=r.start_action,
+            started_by_id=r.started_by_id,
+            deadline=r.deadline,
+            ended_at=r.ended_at,
+            end_action=r.end_action,
+            ended_by_id=r.ended_by_id,
+            ended_role=r.ended_role,
+            due_at=r.due_at,
+            on_time=r.on_time,
+            extensions=r.extensions,
+            parks=r.parks,
+            undone_by=r.undone_by,
+        )
+        for r in done.rounds
+    ]
+    return CaseSummary(case_id=case.id, **done.values), stages
+
+
 def rebuild_cases(case_ids: Iterable[int], *, upto: int) -> None:
     """Summaries and stage rows of these cases from their events with id ≤ upto."""
     ids = sorted(set(case_ids))
@@ -95,31 +125,9 @@ def rebuild_cases(case_ids: Iterable[int], *, upto: int) -> None:
     for case in cases:
         if not events[case.id]:
             continue  # registered after the high-water mark: the next sweep has it
-        done = summarize(case, events[case.id])
-        summaries.append(CaseSummary(case_id=case.id, **done.values))
-        stages += [
-            CaseStage(
-                case_id=case.id,
-                seq=r.seq,
-                stage=r.stage,
-                street_id=case.street_id,
-                department_id=r.department_id,
-                started_at=r.started_at,
-                start_action=r.start_action,
-                started_by_id=r.started_by_id,
-                deadline=r.deadline,
-                ended_at=r.ended_at,
-                end_action=r.end_action,
-                ended_by_id=r.ended_by_id,
-                ended_role=r.ended_role,
-                due_at=r.due_at,
-                on_time=r.on_time,
-                extensions=r.extensions,
-                parks=r.parks,
-                undone_by=r.undone_by,
-            )
-            for r in done.rounds
-        ]
+        summary, rounds = rollup_rows(case, events[case.id])
+        summaries.append(summary)
+        stages += rounds
     CaseSummary.objects.bulk_create(
         summaries,
         batch_size=1000,
