@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -20,12 +21,19 @@ from dispatch.workflow import (
 )
 from grids.crs import CRS
 
+# Text that must say something: DRF trims whitespace and then refuses a blank value, so the
+# schema says so too (a `pattern`), or a whitespace-only value would be schema-valid and still
+# refused with 400 — a client could not tell from the schema what it must send.
+HAS_TEXT = RegexValidator(r"\S", _("不能只有空白"))
+
 
 class IntakeSerializer(serializers.Serializer):
     """What a report carries, as JSON. Photos need a multipart upload (IntakeUploadSerializer)."""
 
-    category = serializers.CharField(max_length=20, help_text=_("小类编码,如 0101"))
-    description = serializers.CharField(max_length=4000)
+    category = serializers.CharField(
+        max_length=20, validators=[HAS_TEXT], help_text=_("小类编码,如 0101")
+    )
+    description = serializers.CharField(max_length=4000, validators=[HAS_TEXT])
     source = serializers.ChoiceField(choices=Source.choices)  # type: ignore[assignment]  # a field, not Field.source
     urgency = serializers.ChoiceField(choices=Urgency.choices, default=Urgency.NORMAL)
     lng = serializers.FloatField(required=False, min_value=-180, max_value=180)
