@@ -157,9 +157,5 @@ def rank(entries: Sequence[tuple[Hashable, Rate]], *, min_cases: int | None = No
     for i, (key, rate) in enumerate(ranked):
         tied = out and out[-1].rate.value == rate.value
         out.append(Ranked(key, rate, out[-1].position if tied else i + 1))
-    out += [
-        Ranked(k, r, None)
-        for k, r in entries
-        if not (r.denominator >= floor and r.value is not None)
-    ]
+    out += [Ranked(k, r, None) for k, r in entries if not counts(r)]
     return out

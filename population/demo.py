@@ -186,7 +186,7 @@ def copy_rows(table: str, columns: Iterable[str], rows: Iterable[tuple[object, .
     return count
 
 
-def _skip_row_triggers() -> bool:
+def skip_row_triggers() -> bool:
     """Skip the per-row foreign-key triggers for this transaction, where allowed.
 
     Every reference is made here from ids just reserved or read, and `_verify` checks them
@@ -200,6 +200,12 @@ def _skip_row_triggers() -> bool:
     except DatabaseError:
         return False
     return True
+
+
+def restore_row_triggers() -> None:
+    """The per-row triggers on again for the rest of the transaction (after the bulk rows)."""
+    with connection.cursor() as cur:
+        cur.execute("SET LOCAL session_replication_role = DEFAULT")
 
 
 _CHECKS = (
@@ -370,7 +376,7 @@ def seed_population(
         report.timings[name] = round(time.perf_counter() - started, 2)
         say(f"{name}: {report.timings[name]} s")
 
-    skipped_triggers = _skip_row_triggers()
+    skipped_triggers = skip_row_triggers()
     per_grid = [0] * len(grids)
     for i in rng.choices(range(len(grids)), weights=_weights(grids, dense_streets), k=n):
         per_grid[i] += 1
@@ -389,8 +395,7 @@ def seed_population(
     )
     lap("organisations")
     if skipped_triggers:
-        with connection.cursor() as cur:
-            cur.execute("SET LOCAL session_replication_role = DEFAULT")
+        restore_row_triggers()
         _verify()
         lap("verified")
     with connection.cursor() as cur:

@@ -5,24 +5,16 @@ rows of a generated history queues one check per reference, all run at commit (a
 a minute for 100,000 cases). Where the database role may (a superuser, as pg_restore
 --disable-triggers needs), the per-row triggers are skipped for the transaction and every
 reference of the rows written is checked afterwards with one anti-join per column;
-elsewhere the triggers run as usual and `verify` merely repeats them.
+elsewhere the triggers run as usual and there is nothing to verify. The switch is
+population.demo's, which seeds the base databases the same way.
 """
 
-from django.db import DatabaseError, connection, models, transaction
+from django.db import connection, models
 
 from cases.models import Case, CaseEvent
 from dispatch.models import Assignment
 
 CHECKED: tuple[type[models.Model], ...] = (Case, CaseEvent, Assignment)
-
-
-def skip_row_triggers() -> bool:
-    try:
-        with transaction.atomic(), connection.cursor() as cur:
-            cur.execute("SET LOCAL session_replication_role = replica")
-    except DatabaseError:
-        return False
-    return True
 
 
 def verify(first_case_id: int) -> None:

@@ -19,7 +19,7 @@ from django.utils.module_loading import import_string
 from cases.models import Case
 from core.roles import Role
 from dispatch.models import Assignment, DepartmentMembership, Notification
-from dispatch.workflow import Recipients
+from dispatch.workflow import Recipients, centre_code
 from grids.models import Membership
 
 
@@ -124,7 +124,7 @@ def recipients(who: Recipients, case: Case, department_id: int | None) -> set[in
     if who is Recipients.REPORTER:
         return {case.reporter_id} if case.reporter_id else set()
     district = settings.HOME_DISTRICT_CODE
-    centre = case.street.code if case.handling_level == "street" and case.street else district
+    centre = centre_code(case)
     role, codes = {
         Recipients.GRID_WORKERS: (Role.GRID_WORKER, [case.grid.code] if case.grid else []),
         Recipients.CENTRE_DISPATCHERS: (Role.DISPATCHER, [centre]),

@@ -25,6 +25,7 @@ from dispatch.actors import Actor, actor_for
 from dispatch.effects import ActionContext, ActionInput
 from dispatch.errors import Conflict, Forbidden, Invalid, InvalidState, NotFound
 from dispatch.models import Assignment
+from dispatch.selectors import with_places
 from dispatch.services import notify, sla
 from dispatch.workflow import (
     BY_ACTION,
@@ -32,7 +33,6 @@ from dispatch.workflow import (
     Clock,
     Field,
     Transition,
-    VerifyResult,
     may_act,
 )
 
@@ -40,8 +40,6 @@ __all__ = [
     "ActionInput",
     "case_act",
 ]  # ActionInput, the service's input, lives beside the effects that read it
-
-VERIFY_RESULTS = tuple(VerifyResult.values)
 
 
 def _present(data: ActionInput, f: Field, photos: list[Photo]) -> bool:
@@ -110,12 +108,9 @@ def case_act(
 
     with transaction.atomic():
         _lock_merge_pair(action, case_id, actor, data)
-        case = (
-            Case.objects.select_for_update(of=("self",))
-            .select_related("grid", "street")
-            .filter(id=case_id)
-            .first()
-        )
+        # The places without their boundaries: a street's outline is thousands of vertices,
+        # not something to read under a row lock.
+        case = with_places(Case.objects.select_for_update(of=("self",))).filter(id=case_id).first()
         if case is None:
             raise NotFound(_("案件不存在"))
         assignment = Assignment.objects.filter(case=case, active=True).first()

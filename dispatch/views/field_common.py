@@ -17,6 +17,7 @@ from cases.models import Case, Category, Urgency
 from core.roles import Role
 from dispatch import selectors
 from dispatch.actors import CENTRE_ROLES, Actor, actor_for
+from grids.scope import TerritorialScope
 
 # Who may register a report outside the district, and which channels each role reports
 # through, are the intake rule of dispatch/workflow.py (OUTSIDE_ROLES, intake_channels).
@@ -27,11 +28,9 @@ def grid_codes(actor: Actor) -> list[str]:
 
 
 def in_my_grids(actor: Actor) -> Q:
-    """Cases in the regions where the actor works as a grid worker."""
-    q = Q(pk__in=[])
-    for code in grid_codes(actor):
-        q |= Q(grid__code__startswith=code)
-    return q
+    """Cases in the regions where the actor works as a grid worker (the territorial scope
+    of those memberships alone)."""
+    return TerritorialScope.from_codes(grid_codes(actor), actor.region_ids).q()
 
 
 def visible_case(actor: Actor, case_id: int) -> Case | None:
